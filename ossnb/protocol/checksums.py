@@ -1,0 +1,141 @@
+"""Checksums OSS uses: MD5 (ETags, Content-MD5) and CRC-64/XZ (``x-oss-hash-crc64ecma``).
+
+CRC-64 comes from ``fastcrc`` (Rust, releases the GIL). Part CRCs combine into the
+whole object's CRC without rereading data (SPEC §3.4), with zlib's GF(2) method.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from fastcrc import crc64 as _crc64
+
+__all__ = [
+    "EMPTY_MD5_B64",
+    "Digest",
+    "crc64",
+    "crc64_combine",
+    "crc64_combine_all",
+    "digest",
+    "md5_b64",
+    "md5_hex",
+    "multipart_etag",
+    "normalize_etag",
+]
+
+EMPTY_MD5_B64 = "1B2M2Y8AsgTpgAmY7PhCfg=="
+_POLY_REFLECTED = 0xC96C5795D7870F42
+
+
+def crc64(data: bytes | memoryview, previous: int = 0) -> int:
+    """CRC-64/XZ of ``data``; pass the CRC of the bytes before it as ``previous`` to continue."""
+    return int(_crc64.xz(data, initial=previous or None))
+
+
+def md5_hex(data: bytes | memoryview) -> str:
+    """Upper-case hex MD5, the form OSS ETags take."""
+    return hashlib.md5(data, usedforsecurity=False).hexdigest().upper()
+
+
+def md5_b64(data: bytes | memoryview) -> str:
+    """Base64 MD5, the value of a ``Content-MD5`` header."""
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The checksums of one body: size, MD5 (hex and base64) and CRC-64."""
+
+    size: int
+    md5_hex: str
+    md5_b64: str
+    crc64: int
+
+    @property
+    def etag(self) -> str:
+        """The ETag OSS gives these bytes, with its quotes."""
+        return f'"{self.md5_hex}"'
+
+
+def digest(data: bytes | memoryview) -> Digest:
+    """MD5 and CRC-64 of ``data`` in one call (both release the GIL)."""
+    raw = hashlib.md5(data, usedforsecurity=False).digest()
+    return Digest(
+        size=len(data),
+        md5_hex=raw.hex().upper(),
+        md5_b64=base64.b64encode(raw).decode("ascii"),
+        crc64=crc64(data),
+    )
+
+
+def normalize_etag(etag: str) -> str:
+    """An ETag without quotes or surrounding space, upper-case (for comparisons)."""
+    return etag.strip().strip('"').strip().upper()
+
+
+def multipart_etag(part_etags: Iterable[str]) -> str:
+    """The ETag OSS gives a completed multipart object: MD5 of the concatenated hex part ETags.
+
+    Returns it quoted, ``"<HEX>-<N>"`` (SPEC §3.3).
+    """
+    hexes = [normalize_etag(e) for e in part_etags]
+    joined = "".join(hexes).encode("ascii")
+    return f'"{md5_hex(joined)}-{len(hexes)}"'
+
+
+def _multmodp(a: int, b: int) -> int:
+    """Multiply two polynomials modulo the CRC polynomial (reflected bit order, as zlib)."""
+    m = 1 << 63
+    p = 0
+    while True:
+        if a & m:
+            p ^= b
+            if not a & (m - 1):
+                return p
+        m >>= 1
+        b = (b >> 1) ^ _POLY_REFLECTED if b & 1 else b >> 1
+
+
+def _x2n_table() -> tuple[int, ...]:
+    table = [1 << 62]  # x^1
+    for _ in range(63):
+        table.append(_multmodp(table[-1], table[-1]))
+    return tuple(table)
+
+
+_X2N = _x2n_table()
+
+
+@lru_cache(maxsize=64)
+def _shift_operator(length: int) -> int:
+    """x^(8 * length) modulo the polynomial: what appending ``length`` bytes does to a CRC."""
+    p = 1 << 63  # x^0
+    k = 3
+    while length:
+        if length & 1:
+            p = _multmodp(_X2N[k % 64], p)
+        length >>= 1
+        k += 1
+    return p
+
+
+def crc64_combine(crc_a: int, crc_b: int, len_b: int) -> int:
+    """CRC-64 of ``A + B`` from ``crc(A)``, ``crc(B)`` and ``len(B)``.
+
+    Sizes repeat in a multipart upload, so the shift for each size is computed once.
+    """
+    if len_b <= 0:
+        return crc_a
+    return _multmodp(_shift_operator(len_b), crc_a) ^ crc_b
+
+
+def crc64_combine_all(parts: Iterable[tuple[int, int]]) -> int:
+    """Combine ``(crc, size)`` pairs, in order, into the CRC-64 of their concatenation."""
+    total = 0
+    for crc, size in parts:
+        total = crc64_combine(total, crc, size)
+    return total

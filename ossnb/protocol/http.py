@@ -1,0 +1,116 @@
+"""The one seam between the protocol core and any transport.
+
+A :class:`Request` names what is asked of OSS (method, bucket, key, decoded query,
+headers, body) without deciding how it travels: the client turns it into a URL
+(path-style or virtual-hosted) and the emulator builds one from what it received.
+A :class:`Response` is what came back. Header names are always lower-case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote
+
+__all__ = ["Request", "Response", "encode_key", "encode_query", "lower_headers"]
+
+Query = tuple[tuple[str, str], ...]
+
+
+def lower_headers(headers: Mapping[str, str] | Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Return ``headers`` as a dict with lower-case names (later duplicates win)."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {name.lower(): value for name, value in items}
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request to OSS before it is addressed to a host.
+
+    ``query`` holds decoded ``(name, value)`` pairs in the order they are sent; an
+    empty value means a bare parameter such as ``?uploads``. ``headers`` has
+    lower-case names. ``bucket`` and ``key`` are ``None`` for service-level and
+    bucket-level requests respectively.
+    """
+
+    method: str
+    bucket: str | None = None
+    key: str | None = None
+    query: Query = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The value of header ``name`` (any case), or ``default``."""
+        return self.headers.get(name.lower(), default)
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        """The first value of query parameter ``name``, or ``default`` when absent."""
+        for k, v in self.query:
+            if k == name:
+                return v
+        return default
+
+    def with_headers(self, **headers: str) -> Request:
+        """A copy with ``headers`` added; underscores in names become hyphens."""
+        merged = dict(self.headers)
+        merged.update({k.replace("_", "-").lower(): v for k, v in headers.items()})
+        return replace(self, headers=merged)
+
+    def with_header_map(self, headers: Mapping[str, str]) -> Request:
+        """A copy with the given (any-case) headers added or replaced."""
+        merged = dict(self.headers)
+        merged.update(lower_headers(headers))
+        return replace(self, headers=merged)
+
+    def with_query(self, *pairs: tuple[str, str]) -> Request:
+        """A copy with query pairs appended."""
+        return replace(self, query=(*self.query, *pairs))
+
+    @property
+    def path(self) -> str:
+        """The path-style path, percent-encoded as the v2 SDK sends it (``/`` kept)."""
+        if self.bucket is None:
+            return "/"
+        if self.key is None:
+            return f"/{self.bucket}/"
+        return f"/{self.bucket}/{encode_key(self.key)}"
+
+    @property
+    def virtual_path(self) -> str:
+        """The path for virtual-hosted addressing (bucket in the host name)."""
+        if self.key is None:
+            return "/"
+        return "/" + encode_key(self.key)
+
+
+@dataclass(frozen=True)
+class Response:
+    """A response from OSS: status, lower-case headers and the whole body."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The value of header ``name`` (any case), or ``default``."""
+        return self.headers.get(name.lower(), default)
+
+    @property
+    def request_id(self) -> str:
+        """The ``x-oss-request-id`` header, or an empty string."""
+        return self.headers.get("x-oss-request-id", "")
+
+
+def encode_key(key: str) -> str:
+    """Percent-encode an object key for a URL path: RFC 3986 unreserved and ``/`` kept."""
+    return quote(key, safe="/~")
+
+
+def encode_query(query: Query) -> str:
+    """Encode query pairs for a URL (``%20`` for spaces, never ``+``); bare names for empty values."""
+    parts = []
+    for name, value in query:
+        n = quote(name, safe="~")
+        parts.append(f"{n}={quote(value, safe='~')}" if value != "" else n)
+    return "&".join(parts)
