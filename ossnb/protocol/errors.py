@@ -9,6 +9,7 @@
     │   ├── InvalidDigest, InvalidPart, InvalidPartOrder, EntityTooSmall, EntityTooLarge
     │   └── … one class per code in ``ERROR_CODES``; unknown codes stay ``ServiceError``
     ├── TransportError          the request did not get an answer (connection, timeout)
+    ├── Cancelled               stopped on purpose (abort, pause) while in flight
     ├── IntegrityError          a checksum did not match (ETag, CRC-64, size)
     ├── ResponseError           an answer that is not valid OSS (bad XML, missing field)
     └── UsageError              bad input caught before anything is sent (also a ValueError)
@@ -32,6 +33,7 @@ __all__ = [
     "AccessDenied",
     "BucketAlreadyExists",
     "BucketNotEmpty",
+    "Cancelled",
     "EntityTooLarge",
     "EntityTooSmall",
     "ErrorCode",
@@ -85,6 +87,10 @@ class ResponseError(OssError):
 
 class UsageError(OssError, ValueError):
     """Invalid input refused before any request is sent."""
+
+
+class Cancelled(OssError):
+    """The request was stopped on purpose (abort or pause) before it finished."""
 
 
 class ServiceError(OssError):

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# ossnb's one entry point for set-up and jobs on a fresh machine (Debian/Ubuntu or any box with python3).
+#
+#   ./dev.sh demo       set up .venv, then run the multipart demo on the embedded emulator
+#   ./dev.sh test       set up .venv (+ what the tests need), then run lint, types, layers and every test
+#   ./dev.sh lab        set up .venv, then open the notebooks in JupyterLab
+#   ./dev.sh ossnb ...  run the ossnb command inside the venv
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=.venv
+PY=$VENV/bin/python
+
+need_root_apt() {  # apt-get install, as root or through sudo, only where apt-get exists
+  command -v apt-get >/dev/null || return 1
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+setup() {  # create the venv and install ossnb with its test extras; re-run when pyproject changes
+  if [ ! -x "$PY" ]; then
+    echo "== creating $VENV" >&2
+    python3 -m venv "$VENV" 2>/dev/null || { need_root_apt python3-venv && rm -rf "$VENV" && python3 -m venv "$VENV"; }
+  fi
+  if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+    echo "== installing ossnb and its test dependencies into $VENV" >&2
+    "$PY" -m pip install -q --upgrade pip >/dev/null
+    "$PY" -m pip install -q -e ".[test]"
+    touch "$VENV/.installed"
+  fi
+}
+
+checks() {  # lint, format, types, layering: the gates every change passes
+  echo "== ruff" >&2
+  "$VENV/bin/ruff" check ossnb tests benchmarks
+  "$VENV/bin/ruff" format --check ossnb tests benchmarks
+  echo "== mypy --strict ossnb" >&2
+  "$VENV/bin/mypy"
+  echo "== import-linter (layers of DESIGN.md section 1)" >&2
+  "$VENV/bin/lint-imports" --no-cache
+}
+
+cmd=${1:-help}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  demo)  setup; exec "$VENV/bin/ossnb" demo "$@" ;;
+  test)  setup; checks; echo "== pytest" >&2; exec "$PY" -m pytest -q "$@" ;;
+  lab)   setup; exec "$PY" -m jupyterlab notebooks "$@" ;;
+  ossnb) setup; exec "$VENV/bin/ossnb" "$@" ;;
+  setup) setup ;;
+  *) sed -n '2,8p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,379 @@
+"""An ``httpx`` client for the OSS REST API: build → sign → send → parse.
+
+``Client.execute(operation)`` runs any operation of :mod:`ossnb.protocol.operations`.
+It signs with V4 (default) or V1, retries transient failures (connection errors,
+timeouts, 5xx, 429) with jittered exponential backoff, streams request bodies so
+callers see byte-level progress (rewound on a retry), can be told to stop a body
+mid-flight, and reports every attempt as a masked :class:`~ossnb.protocol.transcript.Exchange`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from .config import Settings, region_from_endpoint, settings_from_env
+from .protocol import signing
+from .protocol.errors import (
+    Cancelled,
+    OssError,
+    ServiceError,
+    TransportError,
+    UsageError,
+    error_from_response,
+)
+from .protocol.http import Request, Response, encode_query
+from .protocol.operations import Operation
+from .protocol.transcript import (
+    SHOWN_REQUEST_HEADERS,
+    SHOWN_RESPONSE_HEADERS,
+    Exchange,
+    mask_headers,
+    mask_query,
+)
+
+__all__ = ["Client", "Endpoint", "RetryPolicy", "is_transient"]
+
+T = TypeVar("T")
+Progress = Callable[[int], None]
+_CHUNK = 1024 * 1024
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently transient failures are retried (full jitter backoff)."""
+
+    attempts: int = 4
+    base_delay: float = 0.2
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+def is_transient(error: OssError) -> bool:
+    """Whether retrying may help: no answer, a server fault, or throttling."""
+    if isinstance(error, TransportError):
+        return True
+    return isinstance(error, ServiceError) and (error.status >= 500 or error.status == 429)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A parsed endpoint: scheme, host[:port], and whether buckets go in the path."""
+
+    scheme: str
+    netloc: str
+    path_style: bool
+
+    @classmethod
+    def parse(cls, endpoint: str, path_style: bool | None = None) -> Endpoint:
+        """``oss-cn-hangzhou.aliyuncs.com`` (https implied) or ``http://127.0.0.1:9000``.
+
+        Path-style is chosen automatically for IP literals and ``localhost``.
+        """
+        text = endpoint.strip()
+        if "://" not in text:
+            text = "https://" + text
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(
+                f"not an endpoint URL: {endpoint!r} (e.g. https://oss-cn-hangzhou.aliyuncs.com)"
+            )
+        if path_style is None:
+            path_style = parts.hostname == "localhost" or _is_ip(parts.hostname)
+        return cls(parts.scheme, parts.netloc, path_style)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.netloc}"
+
+    def host_and_path(self, request: Request) -> tuple[str, str]:
+        """The Host and the path a request goes to."""
+        if self.path_style or request.bucket is None:
+            return self.netloc, request.path
+        return f"{request.bucket}.{self.netloc}", request.virtual_path
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Client:
+    """A connection-pooled, thread-safe OSS client.
+
+    >>> client = Client("http://127.0.0.1:9000", Credentials("id", "secret"), region="cn-hangzhou")
+    >>> client.execute(ListParts("bucket", "key", upload_id))
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        credentials: signing.Credentials,
+        *,
+        region: str | None = None,
+        signature_version: int = 4,
+        path_style: bool | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy(),
+        max_connections: int = 32,
+        clock: Callable[[], datetime] = _utcnow,
+        on_exchange: Callable[[Exchange], None] | None = None,
+    ) -> None:
+        if signature_version not in (1, 4):
+            raise UsageError(f"signature_version must be 1 or 4, not {signature_version!r}")
+        self.endpoint = Endpoint.parse(endpoint, path_style)
+        self.region = region or region_from_endpoint(endpoint)
+        if signature_version == 4 and not self.region:
+            raise UsageError(
+                f"a region is needed for V4 signatures and cannot be read from {endpoint!r}: "
+                "set OSS_REGION (e.g. cn-hangzhou) or pass region="
+            )
+        self.credentials = credentials
+        self.signature_version = signature_version
+        self.retry = retry
+        self.clock = clock
+        self._listeners: list[Callable[[Exchange], None]] = [on_exchange] if on_exchange else []
+        self._lock = threading.Lock()
+        self._http = httpx.Client(
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers={"accept-encoding": "identity", "user-agent": "ossnb"},
+            follow_redirects=False,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: object) -> Client:
+        """A client for ``settings`` (see :func:`ossnb.config.settings_from_env`)."""
+        if not settings.endpoint or not settings.credentials:
+            raise UsageError("OSS_ENDPOINT, OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET are needed")
+        return cls(settings.endpoint, settings.credentials, region=settings.region, **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, **options: object) -> Client:
+        """A client configured from ``OSS_*`` environment variables."""
+        return cls.from_settings(settings_from_env(), **options)
+
+    def __repr__(self) -> str:
+        return (
+            f"Client(endpoint={self.endpoint.url!r}, region={self.region!r}, "
+            f"access_key_id={self.credentials.access_key_id!r}, "
+            f"signature_version={self.signature_version})"
+        )
+
+    # -- transcript ---------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[Exchange], None]) -> None:
+        """Call ``listener`` with an :class:`Exchange` after every attempt."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[Exchange], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    # -- the one way to run an operation -------------------------------------------------
+
+    def execute(
+        self,
+        operation: Operation[T],
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        retry: bool = True,
+    ) -> T:
+        """Run ``operation`` and return its parsed result.
+
+        ``progress`` gets byte counts as the body goes out (negative on a retry, to
+        rewind). Setting ``cancel`` stops a body mid-flight with :class:`Cancelled`.
+        Raises the :class:`ServiceError` subclass for OSS errors, :class:`TransportError`
+        when there was no answer.
+        """
+        request = operation.to_request()
+        response = self.send(request, operation.name, progress=progress, cancel=cancel, retry=retry)
+        return operation.parse(response)
+
+    def send(
+        self,
+        request: Request,
+        name: str = "Request",
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        retry: bool = True,
+    ) -> Response:
+        """Sign and send a raw :class:`Request`, retrying transient failures; raise on errors."""
+        attempts = self.retry.attempts if retry else 1
+        attempt = 1
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"{name} cancelled before it was sent")
+            sent = [0]
+            try:
+                return self._attempt(request, name, attempt, progress, cancel, sent)
+            except OssError as error:
+                if progress is not None and sent[0]:
+                    progress(-sent[0])  # honest progress: this attempt's bytes did not land
+                if attempt >= attempts or not is_transient(error):
+                    raise
+            delay = self.retry.delay(attempt)
+            if cancel is not None:
+                if cancel.wait(delay):
+                    raise Cancelled(f"{name} cancelled while waiting to retry")
+            else:
+                time.sleep(delay)
+            attempt += 1
+
+    def _sign(self, request: Request) -> signing.SignedRequest:
+        now = self.clock()
+        if self.signature_version == 4:
+            assert self.region is not None
+            return signing.sign_v4(request, self.credentials, self.region, now)
+        return signing.sign_v1(request, self.credentials, now)
+
+    def _attempt(
+        self,
+        request: Request,
+        name: str,
+        attempt: int,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+        sent: list[int],
+    ) -> Response:
+        signed = self._sign(request)
+        host, path = self.endpoint.host_and_path(signed.request)
+        headers = dict(signed.request.headers)
+        headers["host"] = host
+        body = signed.request.body
+        headers["content-length"] = str(len(body))
+        query = encode_query(signed.request.query)
+        url = f"{self.endpoint.scheme}://{host}{path}" + (f"?{query}" if query else "")
+        streamed = bool(body) and (progress is not None or cancel is not None)
+        content: bytes | Iterator[memoryview] = (
+            _chunks(body, progress, cancel, sent) if streamed else body
+        )
+        started = time.perf_counter()
+        status: int | None = None
+        response_headers: dict[str, str] = {}
+        data = b""
+        error_text: str | None = None
+        try:
+            try:
+                reply = self._http.request(
+                    signed.request.method,
+                    url,
+                    content=content,  # type: ignore[arg-type]
+                    headers=headers,
+                )
+            except httpx.TransportError as exc:
+                cause = exc.__context__ if isinstance(exc.__context__, Cancelled) else None
+                if cause is not None or (cancel is not None and cancel.is_set()):
+                    raise Cancelled(f"{name} cancelled in flight") from exc
+                raise TransportError(
+                    f"{name} to {self.endpoint.url} failed: "
+                    f"{type(exc).__name__}: {exc or 'no detail'}"
+                ) from exc
+            status = reply.status_code
+            response_headers = {k.lower(): v for k, v in reply.headers.items()}
+            data = reply.content
+            response = Response(status, response_headers, data)
+            if status >= 300 and status != 304:
+                error = error_from_response(status, response_headers, data)
+                error_text = error.error_code
+                raise error
+            return response
+        except OssError as exc:
+            if error_text is None:
+                error_text = type(exc).__name__
+            raise
+        finally:
+            self._emit(
+                Exchange(
+                    operation=name,
+                    method=signed.request.method,
+                    host=host,
+                    path=path,
+                    query=mask_query(signed.request.query),
+                    request_headers=mask_headers(headers, SHOWN_REQUEST_HEADERS),
+                    status=status,
+                    response_headers=mask_headers(response_headers, SHOWN_RESPONSE_HEADERS),
+                    string_to_sign=signed.string_to_sign,
+                    canonical_request=signed.canonical_request,
+                    request_bytes=sent[0] if streamed else (len(body) if status is not None else 0),
+                    response_bytes=len(data),
+                    elapsed=time.perf_counter() - started,
+                    attempt=attempt,
+                    error=error_text,
+                )
+            )
+
+    def _emit(self, exchange: Exchange) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(exchange)
+
+    # -- helpers built on execute ---------------------------------------------------------
+
+    def presign(
+        self, operation: Operation[object], expires_in: timedelta = timedelta(hours=1)
+    ) -> str:
+        """A presigned URL for ``operation`` (GET or PUT), valid for ``expires_in``."""
+        request = operation.to_request()
+        now = self.clock()
+        if self.signature_version == 4:
+            assert self.region is not None
+            signed = signing.presign_v4(
+                request, self.credentials, self.region, now, int(expires_in.total_seconds())
+            )
+        else:
+            signed = signing.presign_v1(request, self.credentials, now + expires_in)
+        host, path = self.endpoint.host_and_path(signed.request)
+        query = encode_query(signed.request.query)
+        return f"{self.endpoint.scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chunks(
+    body: bytes, progress: Progress | None, cancel: threading.Event | None, sent: list[int]
+) -> Iterator[memoryview]:
+    view = memoryview(body)
+    for start in range(0, len(body), _CHUNK):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled in flight")
+        chunk = view[start : start + _CHUNK]
+        yield chunk
+        sent[0] += len(chunk)
+        if progress is not None:
+            progress(len(chunk))

@@ -1,0 +1,57 @@
+"""Settings from the environment, read the way the official SDKs read them.
+
+This is the only module that reads environment variables:
+``OSS_ACCESS_KEY_ID``, ``OSS_ACCESS_KEY_SECRET``, ``OSS_SESSION_TOKEN`` (STS),
+``OSS_ENDPOINT`` and ``OSS_REGION``. With no endpoint, ossnb uses its embedded
+emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .protocol.errors import UsageError
+from .protocol.signing import Credentials
+
+__all__ = ["Settings", "region_from_endpoint", "settings_from_env"]
+
+_REGION_IN_HOST = re.compile(r"^oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where to send requests and as whom; ``endpoint`` None means the embedded emulator."""
+
+    endpoint: str | None = None
+    region: str | None = None
+    credentials: Credentials | None = None
+
+
+def region_from_endpoint(endpoint: str) -> str | None:
+    """``cn-hangzhou`` for ``https://oss-cn-hangzhou.aliyuncs.com``; None when it cannot tell."""
+    host = re.sub(r"^[a-z]+://", "", endpoint.strip().lower()).split("/", 1)[0].split(":", 1)[0]
+    match = _REGION_IN_HOST.match(host)
+    return match.group(1) if match else None
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read OSS_* variables. A key id without a secret (or the reverse) is an error."""
+    env = os.environ if environ is None else environ
+    key_id = env.get("OSS_ACCESS_KEY_ID", "").strip()
+    secret = env.get("OSS_ACCESS_KEY_SECRET", "").strip()
+    token = env.get("OSS_SESSION_TOKEN", "").strip() or None
+    if bool(key_id) != bool(secret):
+        missing = "OSS_ACCESS_KEY_SECRET" if key_id else "OSS_ACCESS_KEY_ID"
+        raise UsageError(
+            f"{missing} is not set (set both OSS_ACCESS_KEY_ID and "
+            "OSS_ACCESS_KEY_SECRET, or neither to use the local emulator)"
+        )
+    credentials = Credentials(key_id, secret, token) if key_id else None
+    endpoint = env.get("OSS_ENDPOINT", "").strip() or None
+    region = env.get("OSS_REGION", "").strip() or None
+    if endpoint and not region:
+        region = region_from_endpoint(endpoint)
+    return Settings(endpoint=endpoint, region=region, credentials=credentials)

@@ -1,0 +1,129 @@
+"""What one HTTP exchange looked like, for the teaching transcript, with secrets masked.
+
+The client builds an :class:`Exchange` after every attempt; sessions and widgets
+show them. Nothing here can carry a secret: the access key secret never appears in
+a request, and tokens and signatures are masked by :func:`mask_headers` and
+:func:`mask_query` before an ``Exchange`` is built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .http import Query, encode_query
+
+__all__ = [
+    "SHOWN_REQUEST_HEADERS",
+    "SHOWN_RESPONSE_HEADERS",
+    "Exchange",
+    "mask_headers",
+    "mask_query",
+    "mask_text",
+]
+
+SHOWN_REQUEST_HEADERS = (
+    "authorization",
+    "content-length",
+    "content-md5",
+    "content-type",
+    "date",
+    "host",
+    "x-oss-complete-all",
+    "x-oss-content-sha256",
+    "x-oss-date",
+    "x-oss-forbid-overwrite",
+    "x-oss-security-token",
+    "x-oss-copy-source",
+    "range",
+)
+SHOWN_RESPONSE_HEADERS = (
+    "content-length",
+    "content-range",
+    "content-type",
+    "etag",
+    "last-modified",
+    "x-oss-hash-crc64ecma",
+    "x-oss-object-type",
+    "x-oss-request-id",
+    "x-oss-ec",
+)
+_SECRET_PARAMS = {"signature", "x-oss-signature", "security-token", "x-oss-security-token"}
+_SIGNATURE_IN_AUTH = re.compile(r"(Signature=|OSS [^:\s]+:)([^,\s]+)")
+
+
+def _short(value: str) -> str:
+    return value[:6] + "…" if len(value) > 6 else "…"
+
+
+def mask_text(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every occurrence of each non-empty secret replaced by ``****``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "****")
+    return text
+
+
+def mask_headers(headers: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    """The headers in ``names`` (lower-case), tokens hidden and signatures shortened."""
+    shown: dict[str, str] = {}
+    for name in names:
+        value = headers.get(name)
+        if value is None:
+            continue
+        if name == "x-oss-security-token" or name == "security-token":
+            value = "****"
+        elif name == "authorization":
+            value = _SIGNATURE_IN_AUTH.sub(lambda m: m.group(1) + _short(m.group(2)), value)
+        shown[name] = value
+    return shown
+
+
+def mask_query(query: Query) -> Query:
+    """Query pairs with signatures shortened and security tokens hidden."""
+    out = []
+    for name, value in query:
+        low = name.lower()
+        if low in _SECRET_PARAMS:
+            value = "****" if "token" in low else _short(value)
+        out.append((name, value))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request/response round trip (one attempt), as a teacher would show it."""
+
+    operation: str
+    method: str
+    host: str
+    path: str
+    query: Query
+    request_headers: Mapping[str, str] = field(default_factory=dict)
+    status: int | None = None
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+    string_to_sign: str = ""
+    canonical_request: str | None = None
+    request_bytes: int = 0
+    response_bytes: int = 0
+    elapsed: float = 0.0
+    attempt: int = 1
+    error: str | None = None
+
+    @property
+    def target(self) -> str:
+        """``path?query`` as sent (masked)."""
+        q = encode_query(self.query)
+        return self.path + ("?" + q if q else "")
+
+    def summary(self) -> str:
+        """One line: ``PUT /b/k?partNumber=1&uploadId=… -> 200 (12.3 ms)``."""
+        outcome = str(self.status) if self.status is not None else "no answer"
+        if self.error:
+            outcome += f" {self.error}"
+        retry = f" [attempt {self.attempt}]" if self.attempt > 1 else ""
+        return (
+            f"{self.operation}: {self.method} {self.target} -> {outcome} "
+            f"({self.elapsed * 1000:.1f} ms){retry}"
+        )
