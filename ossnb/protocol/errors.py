@@ -57,6 +57,7 @@ __all__ = [
     "NotImplemented",
     "OssError",
     "PreconditionFailed",
+    "InvalidSecurityToken",
     "RequestTimeTooSkewed",
     "ResponseError",
     "ServiceError",
@@ -166,6 +167,12 @@ ERROR_CODES: dict[str, ErrorCode] = {
         "Check your key and signing method.",
         "0002-00000040",
         "Check OSS_ACCESS_KEY_SECRET, the region (V4) and the signature version.",
+    ),
+    "InvalidSecurityToken": ErrorCode(
+        403,
+        "The security token you provided is invalid.",
+        "0002-00000008",
+        "Check OSS_SESSION_TOKEN: STS tokens expire.",
     ),
     "RequestTimeTooSkewed": ErrorCode(
         403,
@@ -292,6 +299,12 @@ class SignatureDoesNotMatch(ServiceError):
     """OSS error ``SignatureDoesNotMatch``."""
 
     code = "SignatureDoesNotMatch"
+
+
+class InvalidSecurityToken(ServiceError):
+    """OSS error ``InvalidSecurityToken``."""
+
+    code = "InvalidSecurityToken"
 
 
 class RequestTimeTooSkewed(ServiceError):
@@ -438,6 +451,7 @@ _CLASSES: dict[str, type[ServiceError]] = {
         AccessDenied,
         InvalidAccessKeyId,
         SignatureDoesNotMatch,
+        InvalidSecurityToken,
         RequestTimeTooSkewed,
         InvalidArgument,
         InvalidDigest,

@@ -15,6 +15,9 @@ from urllib.parse import quote
 __all__ = ["Request", "Response", "encode_key", "encode_query", "lower_headers"]
 
 Query = tuple[tuple[str, str], ...]
+_SECRET_NAMES = frozenset(
+    {"x-oss-security-token", "security-token", "signature", "x-oss-signature"}
+)
 
 
 def lower_headers(headers: Mapping[str, str] | Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -43,6 +46,17 @@ class Request:
     def header(self, name: str, default: str | None = None) -> str | None:
         """The value of header ``name`` (any case), or ``default``."""
         return self.headers.get(name.lower(), default)
+
+    def __repr__(self) -> str:
+        # Tokens and signatures never reach a repr (they may end up in logs).
+        headers = {k: ("****" if k in _SECRET_NAMES else v) for k, v in self.headers.items()}
+        if "authorization" in headers:
+            headers["authorization"] = headers["authorization"].split(" ", 1)[0] + " ****"
+        query = tuple((k, "****" if k.lower() in _SECRET_NAMES else v) for k, v in self.query)
+        return (
+            f"Request(method={self.method!r}, bucket={self.bucket!r}, key={self.key!r}, "
+            f"query={query!r}, headers={headers!r}, body=<{len(self.body)} bytes>)"
+        )
 
     def param(self, name: str, default: str | None = None) -> str | None:
         """The first value of query parameter ``name``, or ``default`` when absent."""
@@ -95,6 +109,12 @@ class Response:
     def header(self, name: str, default: str | None = None) -> str | None:
         """The value of header ``name`` (any case), or ``default``."""
         return self.headers.get(name.lower(), default)
+
+    def __repr__(self) -> str:
+        return (
+            f"Response(status={self.status}, request_id={self.request_id!r}, "
+            f"body=<{len(self.body)} bytes>)"
+        )
 
     @property
     def request_id(self) -> str:
