@@ -1,0 +1,172 @@
+"""Blob files: object and part bytes, named by generated ids, never by key (DESIGN §4).
+
+A body is streamed into ``tmp/<random>`` while MD5 and CRC-64 are computed chunk by
+chunk, then renamed to ``blobs/<id[:2]>/<id>``. Readers pin the blobs they stream
+from; deleting a pinned blob is deferred until its last reader lets go.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from ..protocol.checksums import crc64
+
+__all__ = ["Blob", "BlobWriter", "Blobs"]
+
+_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A stored run of bytes and its checksums."""
+
+    id: str
+    size: int
+    md5: bytes
+    crc64: int
+
+    @property
+    def md5_hex(self) -> str:
+        return self.md5.hex().upper()
+
+    @property
+    def md5_b64(self) -> str:
+        return base64.b64encode(self.md5).decode("ascii")
+
+    @property
+    def etag(self) -> str:
+        """Quoted upper-case MD5 (SPEC §3.3)."""
+        return f'"{self.md5_hex}"'
+
+
+class BlobWriter:
+    """Streams one body to a temporary file, hashing as it goes; :meth:`finish` publishes it."""
+
+    def __init__(self, blobs: Blobs) -> None:
+        self._blobs = blobs
+        self.id = uuid.uuid4().hex
+        self._tmp = blobs.root / "tmp" / f"{self.id}.tmp"
+        self._fd: int | None = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._crc = 0
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Append ``data`` (any size; written whole)."""
+        if self._fd is None:
+            raise ValueError("blob writer is closed")
+        self._md5.update(data)
+        self._crc = crc64(data, self._crc)
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self.size += len(data)
+
+    def finish(self) -> Blob:
+        """Close the file and move it to its final name."""
+        if self._fd is None:
+            raise ValueError("blob writer is closed")
+        os.close(self._fd)
+        self._fd = None
+        final = self._blobs.path(self.id)
+        final.parent.mkdir(exist_ok=True)
+        os.replace(self._tmp, final)
+        return Blob(self.id, self.size, self._md5.digest(), self._crc)
+
+    def abort(self) -> None:
+        """Throw the partial body away (safe to call twice)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()
+
+
+class Blobs:
+    """The blob directory: writers, paths, pins and deferred deletion."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+        (root / "blobs").mkdir(exist_ok=True)
+        self._lock = threading.Lock()
+        self._pins: Counter[str] = Counter()
+        self._doomed: set[str] = set()
+
+    def writer(self) -> BlobWriter:
+        return BlobWriter(self)
+
+    def path(self, blob_id: str) -> Path:
+        if not _ID.match(blob_id):  # ids come from the database; refuse anything else
+            raise ValueError(f"not a blob id: {blob_id!r}")
+        return self.root / "blobs" / blob_id[:2] / blob_id
+
+    def pin(self, ids: Iterable[str]) -> None:
+        """Keep ``ids`` on disk while a reader streams them."""
+        with self._lock:
+            self._pins.update(ids)
+
+    def unpin(self, ids: Iterable[str]) -> None:
+        """Release a reader's pins; delete blobs that were doomed meanwhile."""
+        release = []
+        with self._lock:
+            for blob_id in ids:
+                self._pins[blob_id] -= 1
+                if self._pins[blob_id] <= 0:
+                    del self._pins[blob_id]
+                    if blob_id in self._doomed:
+                        self._doomed.discard(blob_id)
+                        release.append(blob_id)
+        self._unlink(release)
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Delete blobs now, or when their last reader unpins them."""
+        now = []
+        with self._lock:
+            for blob_id in ids:
+                if self._pins[blob_id] > 0:
+                    self._doomed.add(blob_id)
+                else:
+                    self._pins.pop(blob_id, None)
+                    now.append(blob_id)
+        self._unlink(now)
+
+    def _unlink(self, ids: Iterable[str]) -> None:
+        for blob_id in ids:
+            self.path(blob_id).unlink(missing_ok=True)
+
+    def collect(self, referenced: set[str]) -> int:
+        """Startup sweep: drop temporary files and blobs no metadata refers to."""
+        removed = 0
+        for tmp in (self.root / "tmp").iterdir():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        for shard in (self.root / "blobs").iterdir():
+            if not shard.is_dir():
+                continue
+            for blob in shard.iterdir():
+                if blob.name not in referenced:
+                    blob.unlink(missing_ok=True)
+                    removed += 1
+        return removed

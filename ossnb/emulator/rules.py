@@ -1,0 +1,151 @@
+"""Pure OSS rules the emulator applies: names, ranges, formats (no I/O, no state).
+
+Names follow SPEC §3.1; ranges follow the OSS quirk of SPEC §2.4; formats SPEC §1.4.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.utils
+import re
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from ..protocol import errors
+from ..protocol.operations import validate_bucket_name, validate_key
+
+__all__ = [
+    "ByteRange",
+    "check_bucket_name",
+    "check_key",
+    "content_md5",
+    "http_date",
+    "iso8601",
+    "parse_http_date",
+    "resolve_range",
+    "url_encode",
+]
+
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+
+
+def check_bucket_name(name: str) -> None:
+    """``InvalidBucketName`` unless ``name`` is 3-63 of ``[a-z0-9-]``, alphanumeric at both ends."""
+    try:
+        validate_bucket_name(name)
+    except errors.UsageError as exc:
+        raise errors.InvalidBucketName(str(exc), details={"BucketName": name[:100]}) from None
+
+
+def check_key(key: str) -> None:
+    """``InvalidObjectName`` for keys OSS (or this emulator, for safety) refuses.
+
+    SPEC §3.1: 1-1023 UTF-8 bytes, not starting with ``/`` or ``\\``. Like the client,
+    the emulator also refuses control characters, and ``..`` path segments: keys never
+    become file paths here, but such names are the usual payload of path-traversal
+    attempts.
+    """
+    try:
+        validate_key(key)
+    except errors.UsageError as exc:
+        raise errors.InvalidObjectName(str(exc)) from None
+    if ".." in re.split(r"[/\\]", key):
+        raise errors.InvalidObjectName("The object name must not contain a .. path segment.")
+
+
+def content_md5(value: str | None) -> bytes | None:
+    """Decode a ``Content-MD5`` header to 16 bytes; ``InvalidDigest`` if it is not one (SPEC §3.5)."""
+    if value is None:
+        return None
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 16:
+        raise errors.InvalidDigest(ec="0017-00000502")
+    return raw
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """An inclusive byte range ``first..last`` of an object of ``total`` bytes."""
+
+    first: int
+    last: int
+    total: int
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def content_range(self) -> str:
+        return f"bytes {self.first}-{self.last}/{self.total}"
+
+
+def resolve_range(header: str | None, size: int, standard: bool) -> ByteRange | None:
+    """The slice a ``Range`` header asks for, or ``None`` for the whole object (SPEC §2.4).
+
+    Only the first range of a list is honoured. Without ``standard`` behaviour OSS
+    ignores malformed or unsatisfiable ranges (whole object, 200); with it, a start
+    beyond the end is ``InvalidRange`` (416) and an end beyond it is clamped.
+    """
+    if header is None:
+        return None
+    match = _RANGE.match(header.split(",", 1)[0])
+    if not match or (not match.group(1) and not match.group(2)):
+        return None  # malformed ranges are ignored in both modes
+    first_s, last_s = match.groups()
+    if not first_s:  # suffix: the last n bytes
+        n = int(last_s)
+        if n == 0 or size == 0:
+            return _unsatisfiable(header, size, standard)
+        if n > size:
+            return ByteRange(0, size - 1, size) if standard else None
+        return ByteRange(size - n, size - 1, size)
+    first = int(first_s)
+    last = int(last_s) if last_s else size - 1
+    if last_s and last < first:
+        return _unsatisfiable(header, size, standard)
+    if first >= size:
+        return _unsatisfiable(header, size, standard)
+    if last >= size:
+        if not standard and last_s:
+            return None
+        last = size - 1
+    return ByteRange(first, last, size)
+
+
+def _unsatisfiable(header: str, size: int, standard: bool) -> ByteRange | None:
+    if standard:
+        raise errors.InvalidRange(
+            details={"RangeRequested": header[:100], "ActualObjectSize": str(size)}
+        )
+    return None
+
+
+def http_date(ts: float | None = None) -> str:
+    """RFC 1123 date with a two-digit day and ``GMT`` (SPEC §1.4)."""
+    return email.utils.formatdate(time.time() if ts is None else ts, usegmt=True)
+
+
+def parse_http_date(value: str | None) -> float | None:
+    """Seconds since the epoch for an HTTP date, or ``None`` if absent or unparsable."""
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def iso8601(ts: float) -> str:
+    """XML timestamp with the ``.000Z`` fraction oss2 insists on (SPEC §1.4)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(int(ts)))
+
+
+def url_encode(text: str) -> str:
+    """``encoding-type=url`` form: every byte but ``A-Za-z0-9-_.~`` as upper-case ``%XX`` (SPEC §1.5)."""
+    return quote(text, safe="")
