@@ -29,6 +29,15 @@ setup() {  # create the venv and install ossnb with its test extras; re-run when
     "$PY" -m pip install -q -e ".[test]"
     touch "$VENV/.installed"
   fi
+  if [ "${cmd:-}" = test ] || [ "${cmd:-}" = setup ]; then  # the browser tests drive Debian's Chromium
+    if [ ! -x /usr/bin/chromium ]; then
+      echo "== installing chromium and fonts-dejavu-core (browser tests)" >&2
+      need_root_apt chromium fonts-dejavu-core || {
+        echo "could not install chromium: browser tests will be skipped (a failure under CI)" >&2
+        [ -z "${CI:-}" ] || exit 1
+      }
+    fi
+  fi
 }
 
 checks() {  # lint, format, types, layering: the gates every change passes

@@ -1,0 +1,43 @@
+"""JupyterLab in Chromium: start an upload, watch ETags arrive, Abort mid-upload, check the
+emulator holds nothing, then run the cell again and let a new upload complete; with
+comms over subshells on (Lab 4.6's default) and off."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from conftest import ServerHandle
+from playwright.sync_api import expect
+
+from .conftest import KERNEL_IDLE
+from .steering import start_and_complete, start_then_abort
+
+pytestmark = pytest.mark.browser
+
+
+def _run_all(page: Any) -> None:
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+
+
+def test_lab_abort_mid_upload_then_complete(
+    page: Any, lab: dict[str, Any], emulator: ServerHandle
+) -> None:
+    mode, key = lab["mode"], f"lab-{lab['mode']}.bin"
+    page.goto(f"{lab['url']}/lab/tree/upload.ipynb?token={lab['token']}&reset")
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    _run_all(page)
+    start_then_abort(page, emulator, key, f"lab-{mode}")
+    # The setting took effect: with it on, Lab sent the click to a subshell it made for
+    # widget comms (ipykernel 7.4 still runs it on the shell that created the comm).
+    thread, sent_to, subshells = page.locator(".probe .widget-html-content").inner_text().split("|")
+    if mode == "disabled":
+        assert (sent_to, subshells) == ("None", ""), (thread, sent_to, subshells)
+    else:
+        assert sent_to != "None" and sent_to in subshells.split(","), (thread, sent_to, subshells)
+    expect(page.locator("button.ossnb-start")).to_be_disabled()
+
+    _run_all(page)  # the cell again: a new session for the same key
+    start_and_complete(page, emulator, key, f"lab-{mode}")
