@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -39,7 +39,9 @@ from .protocol.transcript import (
     Exchange,
     mask_headers,
     mask_query,
+    mask_text,
 )
+from .transport import CancellableTransport, Canceller
 
 __all__ = ["Client", "Endpoint", "RetryPolicy", "is_transient"]
 
@@ -105,6 +107,21 @@ class Endpoint:
             return self.netloc, request.path
         return f"{request.bucket}.{self.netloc}", request.virtual_path
 
+    def connect_netloc(self, host: str) -> str:
+        """Where to open the connection for ``host``.
+
+        ``<bucket>.localhost`` is loopback by definition (RFC 6761 §6.3) but most
+        resolvers (glibc) do not know it: connect to the endpoint itself and name the
+        virtual host in the ``Host`` header only.
+        """
+        name = urlsplit(f"//{host}").hostname or ""
+        endpoint_name = urlsplit(f"//{self.netloc}").hostname or ""
+        if name.endswith(".localhost") and (
+            endpoint_name == "localhost" or endpoint_name.endswith(".localhost")
+        ):
+            return self.netloc
+        return host
+
 
 def _is_ip(host: str) -> bool:
     try:
@@ -154,11 +171,14 @@ class Client:
         self.clock = clock
         self._listeners: list[Callable[[Exchange], None]] = [on_exchange] if on_exchange else []
         self._lock = threading.Lock()
+        self._canceller = Canceller()
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self._http = httpx.Client(
             timeout=timeout,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
+            limits=limits,
+            transport=CancellableTransport(limits),
             headers={"accept-encoding": "identity", "user-agent": "ossnb"},
             follow_redirects=False,
         )
@@ -269,7 +289,8 @@ class Client:
         body = signed.request.body
         headers["content-length"] = str(len(body))
         query = encode_query(signed.request.query)
-        url = f"{self.endpoint.scheme}://{host}{path}" + (f"?{query}" if query else "")
+        netloc = self.endpoint.connect_netloc(host)
+        url = f"{self.endpoint.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
         streamed = bool(body) and (progress is not None or cancel is not None)
         content: bytes | Iterator[memoryview] = (
             _chunks(body, progress, cancel, sent) if streamed else body
@@ -280,27 +301,12 @@ class Client:
         data = b""
         error_text: str | None = None
         try:
-            try:
-                reply = self._http.request(
-                    signed.request.method,
-                    url,
-                    content=content,  # type: ignore[arg-type]
-                    headers=headers,
-                )
-            except httpx.TransportError as exc:
-                cause = exc.__context__ if isinstance(exc.__context__, Cancelled) else None
-                if cause is not None or (cancel is not None and cancel.is_set()):
-                    raise Cancelled(f"{name} cancelled in flight") from exc
-                raise TransportError(
-                    f"{name} to {self.endpoint.url} failed: "
-                    f"{type(exc).__name__}: {exc or 'no detail'}"
-                ) from exc
-            status = reply.status_code
-            response_headers = {k.lower(): v for k, v in reply.headers.items()}
-            data = reply.content
+            status, response_headers, data = self._exchange(
+                signed.request.method, url, headers, content, name, cancel
+            )
             response = Response(status, response_headers, data)
             if status >= 300 and status != 304:
-                error = error_from_response(status, response_headers, data)
+                error = self._masked(error_from_response(status, response_headers, data))
                 error_text = error.error_code
                 raise error
             return response
@@ -309,6 +315,8 @@ class Client:
                 error_text = type(exc).__name__
             raise
         finally:
+            secrets = self._secrets()
+            canonical = signed.canonical_request
             self._emit(
                 Exchange(
                     operation=name,
@@ -319,8 +327,9 @@ class Client:
                     request_headers=mask_headers(headers, SHOWN_REQUEST_HEADERS),
                     status=status,
                     response_headers=mask_headers(response_headers, SHOWN_RESPONSE_HEADERS),
-                    string_to_sign=signed.string_to_sign,
-                    canonical_request=signed.canonical_request,
+                    # V1's string to sign and V4's canonical request list x-oss-security-token
+                    string_to_sign=mask_text(signed.string_to_sign, secrets),
+                    canonical_request=None if canonical is None else mask_text(canonical, secrets),
                     request_bytes=sent[0] if streamed else (len(body) if status is not None else 0),
                     response_bytes=len(data),
                     elapsed=time.perf_counter() - started,
@@ -328,6 +337,67 @@ class Client:
                     error=error_text,
                 )
             )
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        content: bytes | Iterator[memoryview],
+        name: str,
+        cancel: threading.Event | None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP round trip: status, lower-case headers and the whole body.
+
+        While it runs, setting ``cancel`` shuts the connection down (see
+        :mod:`ossnb.transport`); the watch ends before the connection is pooled again.
+        """
+        watch = self._canceller.watch(cancel)
+        try:
+            request = self._http.build_request(
+                method,
+                url,
+                content=content,  # type: ignore[arg-type]
+                headers=headers,
+            )
+            reply = self._http.send(request, stream=True)
+            try:
+                data = reply.read()
+            finally:
+                self._canceller.release(watch)
+                reply.close()
+        except httpx.TransportError as exc:
+            cause = exc.__context__ if isinstance(exc.__context__, Cancelled) else None
+            if cause is not None or (cancel is not None and cancel.is_set()):
+                raise Cancelled(f"{name} cancelled in flight") from exc
+            raise TransportError(
+                mask_text(
+                    f"{name} to {self.endpoint.url} failed: "
+                    f"{type(exc).__name__}: {exc or 'no detail'}",
+                    self._secrets(),
+                )
+            ) from exc
+        except Cancelled as exc:
+            raise Cancelled(f"{name} cancelled in flight") from exc
+        finally:
+            self._canceller.release(watch)
+        return reply.status_code, {k.lower(): v for k, v in reply.headers.items()}, data
+
+    def _secrets(self) -> tuple[str, ...]:
+        """What must never be shown: the STS token, as sent, url-encoded and as the hex
+        bytes an error's ``StringToSignBytes`` spells it in. (The secret itself never
+        travels, so nothing can echo it.)"""
+        token = self.credentials.security_token or ""
+        hex_token = " ".join(f"{byte:02X}" for byte in token.encode())
+        return (token, quote(token, safe=""), hex_token)
+
+    def _masked(self, error: ServiceError) -> ServiceError:
+        """``error`` with any echo of the STS token (e.g. in a ``CanonicalRequest``) masked."""
+        secrets = self._secrets()
+        error.message = mask_text(error.message, secrets)
+        error.details = {k: mask_text(v, secrets) for k, v in error.details.items()}
+        error.args = tuple(mask_text(a, secrets) if isinstance(a, str) else a for a in error.args)
+        return error
 
     def _emit(self, exchange: Exchange) -> None:
         with self._lock:

@@ -19,6 +19,8 @@ from .protocol.signing import Credentials
 __all__ = ["Settings", "region_from_endpoint", "settings_from_env"]
 
 _REGION_IN_HOST = re.compile(r"^oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$")
+# global endpoints whose name is not a region (transfer acceleration)
+_NOT_REGIONS = frozenset({"accelerate", "accelerate-overseas"})
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,14 @@ def region_from_endpoint(endpoint: str) -> str | None:
     """``cn-hangzhou`` for ``https://oss-cn-hangzhou.aliyuncs.com``; None when it cannot tell."""
     host = re.sub(r"^[a-z]+://", "", endpoint.strip().lower()).split("/", 1)[0].split(":", 1)[0]
     match = _REGION_IN_HOST.match(host)
-    return match.group(1) if match else None
+    if match is None or match.group(1) in _NOT_REGIONS:
+        return None
+    return match.group(1)
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read OSS_* variables. A key id without a secret (or the reverse) is an error."""
+    """Read OSS_* variables. A key id without a secret (or the reverse), or a session
+    token without both, is a :class:`UsageError` naming what is missing."""
     env = os.environ if environ is None else environ
     key_id = env.get("OSS_ACCESS_KEY_ID", "").strip()
     secret = env.get("OSS_ACCESS_KEY_SECRET", "").strip()
@@ -48,6 +53,11 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         raise UsageError(
             f"{missing} is not set (set both OSS_ACCESS_KEY_ID and "
             "OSS_ACCESS_KEY_SECRET, or neither to use the local emulator)"
+        )
+    if token and not key_id:
+        raise UsageError(
+            "OSS_SESSION_TOKEN is set but OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET are "
+            "not: an STS token comes with its temporary key pair"
         )
     credentials = Credentials(key_id, secret, token) if key_id else None
     endpoint = env.get("OSS_ENDPOINT", "").strip() or None

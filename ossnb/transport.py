@@ -1,0 +1,233 @@
+"""An httpx transport whose in-flight requests can be stopped from another thread.
+
+``threading.Event`` cannot interrupt a thread blocked in ``send``/``recv``: a request
+whose server stalls (or whose body is waiting for socket buffer space) would ignore
+its cancel event until the server moved or the timeout fired. Here every socket is
+wrapped so that the request thread records which connection it is using, and one
+watcher thread shuts that socket down as soon as the request's event is set; the
+blocked call then fails at once and :class:`~ossnb.client.Client` reports
+:class:`~ossnb.protocol.errors.Cancelled` (DESIGN §2: in-flight requests are closed).
+
+Built on public ``httpcore`` API (``ConnectionPool(network_backend=...)``); httpx's own
+``HTTPTransport`` does not take a network backend, so this is its ~30-line equivalent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import httpcore
+import httpx
+
+from .protocol.errors import Cancelled
+
+__all__ = ["CancellableTransport", "Canceller"]
+
+_POLL = 0.02  # seconds between looks at the cancel events of watched requests
+_local = threading.local()
+
+
+class _Watch:
+    """One cancellable request in flight: its event and the connection it is using."""
+
+    __slots__ = ("cancel", "stream")
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.stream: _Stream | None = None
+
+
+class _Stream(httpcore.NetworkStream):
+    """A socket stream that tells the current request's watch it is in use."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def _track(self) -> None:
+        watch: _Watch | None = getattr(_local, "watch", None)
+        if watch is not None:
+            watch.stream = self
+            if watch.cancel.is_set():
+                raise Cancelled("cancelled in flight")
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._track()
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._track()
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+    def abort(self) -> None:
+        """Shut the socket down (safe from another thread; wakes a blocked send/recv)."""
+        sock = self._inner.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                # the plain-socket method: for TLS too, only the file descriptor is touched
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _Stream(stream)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """httpcore exceptions as the httpx exceptions of the same name (as httpx does)."""
+    try:
+        yield
+    except httpcore.TimeoutException as exc:
+        raise getattr(httpx, type(exc).__name__, httpx.TimeoutException)(str(exc)) from exc
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError) as exc:
+        raise getattr(httpx, type(exc).__name__, httpx.TransportError)(str(exc)) from exc
+    except httpcore.UnsupportedProtocol as exc:
+        raise httpx.UnsupportedProtocol(str(exc)) from exc
+
+
+class _ResponseStream(httpx.SyncByteStream):
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _httpx_errors():
+            yield from self._stream
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+class CancellableTransport(httpx.BaseTransport):
+    """``httpx.HTTPTransport`` over sockets that a :class:`Canceller` can shut down."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_Backend(),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpx_errors():
+            response = self._pool.handle_request(core)
+        assert isinstance(response.stream, Iterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class Canceller:
+    """Shuts down the connection of a watched request once its cancel event is set.
+
+    An event cannot notify anyone, so one daemon thread polls the watched requests
+    (every 20 ms) while there are any, and exits when there are none.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watches: set[_Watch] = set()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, cancel: threading.Event | None) -> _Watch | None:
+        """From now on, requests made by this thread stop when ``cancel`` is set.
+
+        Call :meth:`release` before the response goes back to the pool, so that a late
+        cancel never shuts down a connection another request is about to reuse.
+        """
+        if cancel is None:
+            return None
+        watch = _Watch(cancel)
+        with self._cond:
+            self._watches.add(watch)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="ossnb-cancel-watch", daemon=True
+                )
+                self._thread.start()
+        _local.watch = watch
+        return watch
+
+    def release(self, watch: _Watch | None) -> None:
+        """Stop watching (idempotent)."""
+        if watch is None:
+            return
+        current: _Watch | None = getattr(_local, "watch", None)
+        if current is watch:
+            _local.watch = None
+        with self._cond:
+            self._watches.discard(watch)
+            watch.stream = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while self._watches:
+                for watch in self._watches:
+                    if watch.stream is not None and watch.cancel.is_set():
+                        watch.stream.abort()
+                        watch.stream = None
+                self._cond.wait(_POLL)
+            self._thread = None
