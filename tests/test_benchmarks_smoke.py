@@ -1,0 +1,49 @@
+"""The benchmark end to end at a tiny size: every contender runs and uploads the right bytes.
+
+Correctness only (the timing is ``python benchmarks/run.py``'s business, on demand).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENDERS = {"ossnb", "oss2", "oss-v2", "ceiling", "emulator"}
+
+
+def test_benchmark_runs_every_contender_and_checks_bytes(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "run.py"),
+        *("--size", "4MiB", "--part-size", "1MiB", "--rounds", "1", "--widget-rounds", "1"),
+        *("--json", str(out), "--tmp-dir", str(tmp_path), "--quiet-wait", "0"),
+        *("--max-foreign", "1000"),  # never re-measure: correctness only
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(out.read_text())
+
+    assert set(data["summary"]) == CONTENDERS
+    for name, row in data["summary"].items():
+        assert row["mib_s"] > 0 and row["cpu_s_per_gib"] > 0 and row["peak_rss_mib"] > 0, name
+    assert {s["contender"] for s in data["samples"]} == CONTENDERS
+    for sample in data["samples"]:
+        # the object on the emulator was compared byte for byte with the file (the
+        # emulator-only harness sends a synthetic block: checked by size and CRC-64)
+        expected = "crc64" if sample["contender"] == "emulator" else "bytes"
+        assert sample["verified"] == expected, sample
+        assert sample["wall_s"] > 0 and sample["bytes"] == 4 * 1024 * 1024
+
+    resume = data["resume"]
+    assert resume["runs"][0]["verified"] == "bytes"
+    assert resume["parts_reused"] == 3 and resume["parts_sent"] == 1
+    assert resume["bytes_sent"] == 1024 * 1024
+    assert resume["bytes_read"] >= 4 * 1024 * 1024  # the done parts are re-read to verify them
+
+    assert "widget" in data and ("cost_percent" in data["widget"] or "skipped" in data["widget"])
+    assert done.stdout.strip().splitlines()[-1].startswith("ossnb ")
+    assert not list(tmp_path.glob("ossnb-bench-*")), "the temporary folder was not removed"
