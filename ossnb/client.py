@@ -293,7 +293,8 @@ class Client:
         url = f"{self.endpoint.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
         streamed = bool(body) and (progress is not None or cancel is not None)
         content: bytes | Iterator[memoryview] = (
-            _chunks(body, progress, cancel, sent) if streamed else body
+            # bytes() keeps httpx from taking a memoryview or bytearray body for an iterable
+            _chunks(body, progress, cancel, sent) if streamed else bytes(body)
         )
         started = time.perf_counter()
         status: int | None = None

@@ -11,6 +11,7 @@ progress, cancel and timeouts are in ``test_client_faults.py``.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import re
 import threading
@@ -27,7 +28,7 @@ from conftest import ServerHandle
 
 from ossnb.client import Client, Endpoint, RetryPolicy
 from ossnb.protocol import errors
-from ossnb.protocol.checksums import crc64, md5_b64, md5_hex, multipart_etag
+from ossnb.protocol.checksums import crc64, md5_b64, md5_hex, multipart_etag, normalize_etag
 from ossnb.protocol.errors import (
     AccessDenied,
     EntityTooSmall,
@@ -873,3 +874,22 @@ def test_one_client_shared_by_eight_threads(
     # 48 uploads from 8 threads went over at most 8 pooled connections, reused across rounds
     assert 1 <= len(first_ports) <= threads
     assert ports <= first_ports, (first_ports, ports)
+
+
+def test_memoryview_body_without_progress_is_sent_whole(
+    server: ServerHandle, bucket_name: str
+) -> None:
+    """A part body given as a memoryview (zero-copy slices of a file) goes out as bytes."""
+    client = Client(
+        server.endpoint,
+        Credentials(server.access_key_id, server.access_key_secret),
+        region=server.region,
+    )
+    data = os.urandom(300_000)
+    client.execute(PutBucket(bucket_name))
+    started = client.execute(InitiateMultipartUpload(bucket_name, "mv.bin"))
+    result = client.execute(
+        UploadPart(bucket_name, "mv.bin", started.upload_id, 1, memoryview(data))  # type: ignore[arg-type]
+    )
+    assert normalize_etag(result.etag) == md5_hex(data)
+    assert result.crc64 == crc64(data)
