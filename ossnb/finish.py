@@ -1,0 +1,115 @@
+"""Ending an upload: complete and verify the object, or abort and confirm nothing is left.
+
+Complete (SPEC §2.11) lists every part with its ETag in ascending order. The combined
+CRC-64 of the parts (``crc64_combine_all``) must equal Complete's
+``x-oss-hash-crc64ecma``, and a HEAD must show the same size, ETag and CRC-64; any
+mismatch is an :class:`IntegrityError`. A retried Complete that meets NoSuchUpload
+(the first try landed, its answer was lost) is accepted only if the object is exactly
+the one these parts make (SPEC §6.4). Abort (SPEC §2.12) is confirmed by ListParts
+answering NoSuchUpload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .ledger import PartRow
+from .listing import Executor, list_all_parts
+from .protocol.checksums import crc64_combine_all, multipart_etag, normalize_etag
+from .protocol.errors import IntegrityError, NoSuchKey, NoSuchUpload
+from .protocol.models import CompleteResult
+from .protocol.operations import AbortMultipartUpload, CompleteMultipartUpload, HeadObject
+
+__all__ = ["Completed", "abort_and_confirm", "complete_and_verify"]
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A completed, verified object: its ETag and CRC-64."""
+
+    etag: str
+    crc64: int
+    size: int
+
+
+def complete_and_verify(
+    executor: Executor, bucket: str, key: str, upload_id: str, rows: Sequence[PartRow]
+) -> Completed:
+    """Complete with ``rows`` (all done, in order) and verify the stored object."""
+    size = sum(r.size for r in rows)
+    expected_crc = crc64_combine_all((r.crc64 or 0, r.size) for r in rows)
+    etags = [r.etag or "" for r in rows]
+    operation = CompleteMultipartUpload(
+        bucket, key, upload_id, parts=[(r.number, r.etag or "") for r in rows]
+    )
+    try:
+        result = executor.execute(operation)
+    except NoSuchUpload:
+        result = _completed_already(executor, bucket, key, upload_id, size, etags, expected_crc)
+    if result.crc64 is not None and result.crc64 != expected_crc:
+        raise IntegrityError(
+            f"Complete returned CRC-64 {result.crc64}, but the parts combine to {expected_crc}: "
+            f"oss://{bucket}/{key} is not the local bytes; delete it and upload again"
+        )
+    info = executor.execute(HeadObject(bucket, key))
+    problems = []
+    if info.size != size:
+        problems.append(f"size {info.size}, expected {size}")
+    if normalize_etag(info.etag) != normalize_etag(result.etag):
+        problems.append(f"ETag {info.etag}, expected {result.etag}")
+    if info.crc64 is not None and info.crc64 != expected_crc:
+        problems.append(f"CRC-64 {info.crc64}, expected {expected_crc}")
+    if problems:
+        raise IntegrityError(
+            f"HEAD oss://{bucket}/{key} after Complete: {'; '.join(problems)}; "
+            "the object is not what was uploaded"
+        )
+    return Completed(result.etag, expected_crc, size)
+
+
+def _completed_already(
+    executor: Executor,
+    bucket: str,
+    key: str,
+    upload_id: str,
+    size: int,
+    etags: list[str],
+    crc: int,
+) -> CompleteResult:
+    expected = multipart_etag(etags)
+    try:
+        info = executor.execute(HeadObject(bucket, key))
+    except NoSuchKey:
+        info = None
+    if (
+        info is None
+        or info.size != size
+        or normalize_etag(info.etag) != normalize_etag(expected)
+        or info.crc64 not in (None, crc)
+    ):
+        raise NoSuchUpload(
+            f"upload {upload_id} no longer exists (aborted, or completed by someone else) and "
+            f"oss://{bucket}/{key} is not the object its parts make",
+            details={"UploadId": upload_id},
+        )
+    return CompleteResult(bucket, key, info.etag, info.crc64, "", "")
+
+
+def abort_and_confirm(executor: Executor, bucket: str, key: str, upload_id: str) -> None:
+    """AbortMultipartUpload, then confirm with ListParts that the upload and its parts are gone.
+
+    An upload already gone counts as aborted. :class:`IntegrityError` if the server still
+    lists it afterwards.
+    """
+    with contextlib.suppress(NoSuchUpload):  # already gone: the check below confirms it
+        executor.execute(AbortMultipartUpload(bucket, key, upload_id))
+    try:
+        left = list_all_parts(executor, bucket, key, upload_id)
+    except NoSuchUpload:
+        return
+    raise IntegrityError(
+        f"after AbortMultipartUpload the server still lists upload {upload_id} with "
+        f"{len(left)} part(s); abort it again"
+    )

@@ -1,0 +1,294 @@
+"""The session's single source of truth: one row per part, guarded by a lock (DESIGN §2).
+
+Rows and snapshots are frozen; the :class:`Ledger` replaces a row on every change and
+keeps the byte totals, so a widget or a progress bar reads one consistent
+:class:`LedgerSnapshot` at a time. Events tell observers what changed; they carry
+numbers, ETags, CRCs, error codes and masked exchanges, never credentials.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any
+
+from .protocol.parts import Part
+from .protocol.transcript import Exchange
+
+__all__ = [
+    "BytesSent",
+    "Event",
+    "ExchangeEvent",
+    "Ledger",
+    "LedgerSnapshot",
+    "Notice",
+    "Observers",
+    "PartDone",
+    "PartFailed",
+    "PartRow",
+    "PartStarted",
+    "PartState",
+    "SessionSnapshot",
+    "SessionState",
+    "StateChanged",
+]
+
+
+class PartState(str, Enum):
+    """Where one part stands."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class SessionState(str, Enum):
+    """Where the whole upload stands."""
+
+    PLANNED = "planned"  # nothing sent yet
+    INITIATED = "initiated"  # upload ID known; parts may be sent step by step
+    RUNNING = "running"  # background workers are sending parts
+    PAUSED = "paused"
+    COMPLETING = "completing"
+    COMPLETED = "completed"  # completed and verified
+    ABORTING = "aborting"
+    ABORTED = "aborted"  # aborted, and the server confirmed it holds no parts
+    FAILED = "failed"  # a part or the completion failed; resumable from the checkpoint
+
+
+@dataclass(frozen=True)
+class PartRow:
+    """One part: its range, state, attempts, bytes on the wire, checksums and last error.
+
+    ``bytes_sent`` counts the current attempt's bytes and rewinds on a retry. ``md5`` is
+    the local upper-case hex MD5; ``etag`` what OSS returned (equal to it once verified).
+    ``reused`` marks a part found on the server and re-checked instead of sent.
+    """
+
+    number: int
+    offset: int
+    size: int
+    state: PartState = PartState.PENDING
+    attempts: int = 0
+    bytes_sent: int = 0
+    etag: str | None = None
+    crc64: int | None = None
+    md5: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    reused: bool = False
+    elapsed: float = 0.0
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+    @property
+    def progress(self) -> int:
+        """Bytes of this part that count as uploaded."""
+        return self.size if self.state is PartState.DONE else self.bytes_sent
+
+
+@dataclass(frozen=True)
+class LedgerSnapshot:
+    """All rows at one instant, with totals."""
+
+    rows: tuple[PartRow, ...]
+    total_size: int
+    bytes_done: int  # size of done parts plus bytes of parts in flight
+    bytes_reused: int  # size of parts found on the server and re-checked
+
+    def count(self, state: PartState) -> int:
+        return sum(1 for row in self.rows if row.state is state)
+
+    @property
+    def fraction(self) -> float:
+        """0.0 to 1.0 (1.0 for an empty source once its one part is done)."""
+        if self.total_size == 0:
+            return 1.0 if self.rows and self.count(PartState.DONE) == len(self.rows) else 0.0
+        return self.bytes_done / self.total_size
+
+    @property
+    def all_done(self) -> bool:
+        return all(row.state is PartState.DONE for row in self.rows)
+
+    def row(self, number: int) -> PartRow:
+        return self.rows[number - 1]
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """The whole session at one instant: state, upload ID, every part row, totals, rates."""
+
+    state: SessionState
+    upload_id: str | None
+    ledger: LedgerSnapshot
+    error: str | None
+    elapsed: float
+    bytes_per_second: float | None
+    etag: str | None = None
+    crc64: int | None = None
+
+    @property
+    def rows(self) -> tuple[PartRow, ...]:
+        return self.ledger.rows
+
+    @property
+    def fraction(self) -> float:
+        return self.ledger.fraction
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the current rate, if there is one."""
+        if not self.bytes_per_second:
+            return None
+        return max(0.0, self.ledger.total_size - self.ledger.bytes_done) / self.bytes_per_second
+
+
+class Ledger:
+    """Thread-safe rows for parts ``1..n``; every change returns the new row."""
+
+    def __init__(self, parts: Iterable[Part]) -> None:
+        self._lock = threading.Lock()
+        self._rows = [PartRow(p.number, p.offset, p.size) for p in parts]
+        self._total = sum(row.size for row in self._rows)
+        self._done = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def row(self, number: int) -> PartRow:
+        with self._lock:
+            return self._rows[number - 1]
+
+    def update(self, number: int, **changes: Any) -> PartRow:
+        """Replace fields of part ``number``'s row."""
+        with self._lock:
+            old = self._rows[number - 1]
+            new = replace(old, **changes)
+            self._rows[number - 1] = new
+            self._done += new.progress - old.progress
+            return new
+
+    def add_sent(self, number: int, delta: int) -> tuple[PartRow, int]:
+        """Count ``delta`` bytes (negative to rewind) for part ``number``; returns row and total."""
+        with self._lock:
+            old = self._rows[number - 1]
+            new = replace(old, bytes_sent=max(0, old.bytes_sent + delta))
+            self._rows[number - 1] = new
+            self._done += new.progress - old.progress
+            return new, self._done
+
+    def numbers(self, *states: PartState) -> list[int]:
+        """Part numbers whose state is one of ``states``, ascending."""
+        with self._lock:
+            return [row.number for row in self._rows if row.state in states]
+
+    def snapshot(self) -> LedgerSnapshot:
+        with self._lock:
+            rows = tuple(self._rows)
+            done = self._done
+        reused = sum(row.size for row in rows if row.reused and row.state is PartState.DONE)
+        return LedgerSnapshot(rows, self._total, done, reused)
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class PartStarted:
+    """A worker began part ``number``; ``attempt`` counts HTTP attempts, from 1."""
+
+    number: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class BytesSent:
+    """``delta`` bytes of part ``number`` went out (negative: a failed attempt rewound)."""
+
+    number: int
+    delta: int
+    part_bytes: int
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class PartDone:
+    """A part is on the server and verified (sent, or reused after a CRC-64 check)."""
+
+    row: PartRow
+
+
+@dataclass(frozen=True)
+class PartFailed:
+    """A part failed for good (after its retries); ``row.error`` says why."""
+
+    row: PartRow
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The session moved from ``old`` to ``new``; ``detail`` says why in a few words."""
+
+    old: SessionState
+    new: SessionState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something worth telling a person, e.g. "resuming upload X: 7 parts on the server"."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ExchangeEvent:
+    """One HTTP attempt the session made (masked: no secrets)."""
+
+    exchange: Exchange
+    part_number: int | None = None
+
+
+Event = PartStarted | BytesSent | PartDone | PartFailed | StateChanged | Notice | ExchangeEvent
+Observer = Callable[[Event], None]
+
+
+class Observers:
+    """Callbacks for events, called on whichever thread made the change.
+
+    An observer that raises is kept out of the upload's way: the exception is stored in
+    :attr:`errors` (the session never prints from worker threads).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._observers: list[Observer] = []
+        self.errors: list[BaseException] = []
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Add ``observer``; returns a function that removes it."""
+        with self._lock:
+            self._observers.append(observer)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if observer in self._observers:
+                    self._observers.remove(observer)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            observers = tuple(self._observers)
+        for observer in observers:
+            try:
+                observer(event)
+            except Exception as exc:  # an observer's bug must not break the upload
+                with self._lock:
+                    if len(self.errors) < 100:
+                        self.errors.append(exc)
