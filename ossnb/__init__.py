@@ -1,0 +1,76 @@
+"""ossnb: Alibaba Cloud OSS multipart upload, step by step, in a Jupyter notebook.
+
+::
+
+    import ossnb
+    ossnb.upload_widget("big.bin", "oss://demo/big.bin")    # a live, steerable upload
+    session = ossnb.upload_session("big.bin", "oss://demo/big.bin")
+    session.start(); session.wait()                         # the same engine, headless
+    client = ossnb.connect()                                # the embedded emulator unless
+                                                            # OSS_ENDPOINT is set
+
+With no endpoint configured everything runs against ossnb's local OSS emulator; real
+OSS is configured like the official SDKs: ``OSS_ACCESS_KEY_ID``,
+``OSS_ACCESS_KEY_SECRET``, ``OSS_ENDPOINT`` and ``OSS_REGION``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .client import Client, RetryPolicy
+from .connect import connect, parse_oss_url, upload_session
+from .emulator import Emulator
+from .ledger import PartState, SessionState
+from .protocol.errors import (
+    Cancelled,
+    IntegrityError,
+    OssError,
+    ResponseError,
+    ServiceError,
+    TransportError,
+    UsageError,
+)
+from .protocol.parts import Limits, plan_parts
+from .protocol.signing import Credentials
+from .receipt import Receipt
+from .session import UploadSession
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cancelled",
+    "Client",
+    "Credentials",
+    "Emulator",
+    "IntegrityError",
+    "Limits",
+    "OssError",
+    "PartState",
+    "Receipt",
+    "ResponseError",
+    "RetryPolicy",
+    "ServiceError",
+    "SessionState",
+    "TransportError",
+    "UploadSession",
+    "UsageError",
+    "connect",
+    "parse_oss_url",
+    "plan_parts",
+    "stale_uploads_widget",
+    "upload_session",
+    "upload_widget",
+]
+
+_NOTEBOOK = ("stale_uploads_widget", "upload_widget")
+
+
+def __getattr__(name: str) -> Any:
+    # The widget helpers import ipywidgets; load them only when asked for, so the CLI
+    # and scripts stay light.
+    if name in _NOTEBOOK:
+        from . import notebook
+
+        return getattr(notebook, name)
+    raise AttributeError(f"module 'ossnb' has no attribute {name!r}")
