@@ -26,7 +26,8 @@ setup() {  # create the venv and install ossnb with its test extras; re-run when
   if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
     echo "== installing ossnb and its test dependencies into $VENV" >&2
     "$PY" -m pip install -q --upgrade pip >/dev/null
-    "$PY" -m pip install -q -e ".[test]"
+    # (the grep only hides this machine's pip.conf noise about absent local indexes)
+    "$PY" -m pip install -q -e ".[test]" 2> >(grep -v "^WARNING: Location" >&2)
     touch "$VENV/.installed"
   fi
   if [ "${cmd:-}" = test ] || [ "${cmd:-}" = setup ]; then  # the browser tests drive Debian's Chromium
