@@ -34,9 +34,18 @@ from .protocol.errors import (
 from .protocol.parts import Limits, plan_parts
 from .protocol.signing import Credentials
 from .receipt import Receipt
-from .session import UploadSession
+from .session import UploadSession, set_widget_factory
 
 __version__ = "0.1.0"
+
+
+def _widget(session: UploadSession) -> Any:
+    from .widgets import widget_for  # ipywidgets is loaded only when a widget is wanted
+
+    return widget_for(session)
+
+
+set_widget_factory(_widget)
 
 __all__ = [
     "Cancelled",

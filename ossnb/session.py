@@ -52,13 +52,21 @@ from .receipt import Receipt
 from .source import SourceLike, open_source
 from .workers import WorkerPool
 
-__all__ = ["DEFAULT_CHECKPOINT", "UploadSession"]
+__all__ = ["DEFAULT_CHECKPOINT", "UploadSession", "set_widget_factory"]
 
 DEFAULT_CHECKPOINT = BESIDE_SOURCE
 """``checkpoint=`` default: ``<file>.ossnb-checkpoint.json`` for files, none otherwise."""
 _S = SessionState
 _ACTIVE = (_S.RUNNING, _S.PAUSED, _S.COMPLETING, _S.ABORTING)
 _FINAL = (_S.COMPLETED, _S.ABORTED)
+_widget_factory: Callable[[UploadSession], Any] | None = None
+
+
+def set_widget_factory(factory: Callable[[UploadSession], Any]) -> None:
+    """Register what :meth:`UploadSession.widget` builds. The session never imports the
+    widgets (they sit above it); the package registers them, loaded on first use."""
+    global _widget_factory
+    _widget_factory = factory
 
 
 class UploadSession:
@@ -134,6 +142,7 @@ class UploadSession:
         self._error: OssError | None = None
         self._pool: WorkerPool | None = None
         self._runner: threading.Thread | None = None
+        self._auto_complete = True
         self._settled = threading.Event()
         self._step_cancel = threading.Event()
         self._on_server: dict[int, PartInfo] = {}
@@ -259,6 +268,12 @@ class UploadSession:
             server_parts_after_abort=self._aborted_parts,
         )
 
+    def widget(self) -> Any:
+        """This session's live notebook widget (one per session; display it in a cell)."""
+        if _widget_factory is None:
+            raise UsageError("the notebook widgets are not loaded: `import ossnb` first")
+        return _widget_factory(self)
+
     def describe(self) -> str:
         """A few lines for people: target, plan, upload ID, progress, result."""
         snap = self.snapshot()
@@ -369,13 +384,16 @@ class UploadSession:
 
     # -- the background run ---------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, complete: bool = True) -> None:
         """Send every part not yet done on background workers, then complete and verify.
 
         Returns at once. A resumed or adopted upload first lists the server's parts; each
-        is re-checked against the local bytes (CRC-64) and only the rest are sent.
+        is re-checked against the local bytes (CRC-64) and only the rest are sent. With
+        ``complete=False`` the run stops when every part is uploaded and leaves the upload
+        initiated, for :meth:`complete` to finish (a teacher's step, a widget's button).
         """
         with self._lock:
+            self._auto_complete = complete
             if self._state in _ACTIVE or self._state in _FINAL:
                 raise UsageError(f"the session is {self._state.value}; it cannot start")
             for number in self._ledger.numbers(PartState.FAILED, PartState.SENDING):
@@ -418,7 +436,7 @@ class UploadSession:
         was aborted, the failure itself (e.g. :class:`IntegrityError`) if it failed.
         """
         with self._lock:
-            if self._state in (_S.PLANNED, _S.INITIATED):
+            if self._state is _S.PLANNED or (self._state is _S.INITIATED and self._runner is None):
                 raise UsageError("nothing is running: call start() first")
             if self._state is _S.PAUSED:
                 raise UsageError("the session is paused: resume() or abort() it first")
@@ -445,14 +463,15 @@ class UploadSession:
                 aborting = self._state is _S.ABORTING
                 if not aborting and pool.failure is None:
                     self._check_all_done()
-                    change = self._set_state(_S.COMPLETING)
+                    change = self._set_state(_S.COMPLETING if self._auto_complete else _S.INITIATED)
             if aborting:
                 self._finish(self._abort)
             elif pool.failure is not None:
                 raise pool.failure
             else:
                 self._announce(change, "all parts uploaded")
-                self._finish(lambda: self._complete(self._require_upload_id()))
+                if self._auto_complete:
+                    self._finish(lambda: self._complete(self._require_upload_id()))
         except OssError as exc:
             self._fail(exc)
         except Exception as exc:  # a bug must not hang wait() or die silently on a thread

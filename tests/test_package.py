@@ -38,3 +38,20 @@ def test_upload_widget_is_the_widget_of_a_session(tmp_path) -> None:  # type: ig
         ui.close()
     finally:
         stop_embedded(data_dir)
+
+
+def test_session_widget_is_the_one_live_widget_of_that_session(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ossnb.connect import stop_embedded
+    from ossnb.widgets import widget_for
+
+    source = tmp_path / "w.bin"
+    source.write_bytes(b"y" * 5000)
+    data_dir = tmp_path / "emulator"
+    try:
+        session = ossnb.upload_session(source, "oss://pkg-test/w.bin", data_dir=data_dir)
+        ui = session.widget()
+        assert ui is widget_for(session) and ui.session is session
+        assert not ui.auto_complete.disabled  # the session can leave Complete to a click
+        ui.close()
+    finally:
+        stop_embedded(data_dir)

@@ -308,3 +308,20 @@ def test_sources_fill_a_buffer_with_exactly_the_range(
     path.write_bytes(data[:1000])
     with pytest.raises(SourceChangedError, match=r"shorter than when the upload began"):
         shrinking.read_into(2000, memoryview(bytearray(10)))
+
+
+def test_start_without_complete_leaves_the_upload_for_a_complete_step(
+    server: ServerHandle, client: Client, bucket: str, source: tuple[Path, bytes]
+) -> None:
+    path, data = source
+    session = UploadSession(client, path, bucket, "run/manual.bin", part_size=PART, workers=3)
+    session.start(complete=False)
+    receipt = session.wait(timeout=30)
+    assert session.state is SessionState.INITIATED and receipt.state == "initiated"
+    assert all(row.state is PartState.DONE for row in session.snapshot().rows)
+    assert len(session.list_parts()) == 11  # all parts on the server, no object yet
+    with pytest.raises(NoSuchKey):
+        client.execute(HeadObject(bucket, "run/manual.bin"))
+    done = session.complete()
+    assert done.verified and done.crc64 == crc64(data)
+    assert sdk_read(server, bucket, "run/manual.bin") == data
