@@ -29,7 +29,7 @@ from ..stale import (
 from .actions import Actions
 from .journal import Journal
 from .markup import STYLE, error_html, esc, size, table
-from .updater import Updater
+from .updater import Updater, resend_state
 
 __all__ = ["StaleUploadsWidget"]
 
@@ -109,6 +109,7 @@ class StaleUploadsWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             raise TimeoutError("listing or aborting unfinished uploads did not finish in time")
         if self._updater is not None:
             self._updater.flush()
+        resend_state(self)
 
     def close(self) -> None:
         if self.__dict__.get("_closed", False):  # also called by ipywidgets' __del__

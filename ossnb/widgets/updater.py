@@ -14,8 +14,25 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Updater"]
+__all__ = ["Updater", "resend_state"]
+
+
+def resend_state(root: Any) -> None:
+    """Send the full state of ``root`` and every widget below it again.
+
+    A trait change that reached the kernel between two cells can be lost to a front end
+    that records per cell (nbclient keeps only the running cell's messages), and an
+    unchanged value is never re-sent; ``join()`` ends with this so the saved and shown
+    state is final whatever was dropped before.
+    """
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        if getattr(widget, "comm", None) is not None:
+            widget.send_state()
+        stack.extend(getattr(widget, "children", ()))
 
 
 class Updater:

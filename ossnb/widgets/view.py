@@ -32,7 +32,7 @@ from .journal import Journal
 from .ledger_table import ORDERS, counts_html, ledger_html, page_of
 from .markup import STYLE, error_html, esc, kv_table, size, state_badge
 from .transcript import transcript_html
-from .updater import Updater
+from .updater import Updater, resend_state
 
 __all__ = ["UploadWidget", "widget_for"]
 
@@ -121,6 +121,7 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 raise TimeoutError(f"the upload is still {self.session.state.value}")
             time.sleep(0.02)
         self.refresh(timeout=left() or 5.0)
+        resend_state(self)
         return self.session.state
 
     def refresh(self, timeout: float = 5.0) -> bool:
