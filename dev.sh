@@ -25,9 +25,13 @@ setup() {  # create the venv and install ossnb with its test extras; re-run when
   fi
   if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
     echo "== installing ossnb and its test dependencies into $VENV" >&2
-    "$PY" -m pip install -q --upgrade pip >/dev/null
-    # (the grep only hides this machine's pip.conf noise about absent local indexes)
-    "$PY" -m pip install -q -e ".[test]" 2> >(grep -v "^WARNING: Location" >&2)
+    # the log is shown only if the install fails (pip and setuptools are chatty)
+    if ! { "$PY" -m pip install -q --upgrade pip && "$PY" -m pip install -q -e ".[test]"; } \
+        > "$VENV/install.log" 2>&1; then
+      grep -v "^WARNING: Location" "$VENV/install.log" >&2
+      echo "== installing failed; the log is in $VENV/install.log" >&2
+      exit 1
+    fi
     touch "$VENV/.installed"
   fi
   if [ "${cmd:-}" = test ] || [ "${cmd:-}" = setup ]; then  # the browser tests drive Debian's Chromium
@@ -56,7 +60,8 @@ cmd=${1:-help}
 case "$cmd" in
   demo)  setup; exec "$VENV/bin/ossnb" demo "$@" ;;
   test)  setup; checks; echo "== pytest" >&2; exec "$PY" -m pytest -q "$@" ;;
-  lab)   setup; exec "$PY" -m jupyterlab notebooks "$@" ;;
+  lab)   setup; root=(); [ "$(id -u)" = 0 ] && root=(--allow-root)
+         exec "$PY" -m jupyterlab notebooks "${root[@]}" "$@" ;;
   ossnb) setup; exec "$VENV/bin/ossnb" "$@" ;;
   setup) setup ;;
   *) sed -n '2,8p' "$0"; exit 2 ;;
