@@ -1,7 +1,8 @@
 """The session's single source of truth: one row per part, guarded by a lock (DESIGN §2).
 
-Rows and snapshots are frozen; the :class:`Ledger` replaces a row on every change and
-keeps the byte totals, so a widget or a progress bar reads one consistent
+Rows and snapshots are frozen; the :class:`Ledger` replaces a row on every change (byte
+counts are kept in place and folded into a fresh row when it is read) and keeps the
+byte totals, so a widget or a progress bar reads one consistent
 :class:`LedgerSnapshot` at a time. Events tell observers what changed; they carry
 numbers, ETags, CRCs, error codes and masked exchanges, never credentials.
 """
@@ -154,6 +155,9 @@ class Ledger:
     def __init__(self, parts: Iterable[Part]) -> None:
         self._lock = threading.Lock()
         self._rows = [PartRow(p.number, p.offset, p.size) for p in parts]
+        # bytes_sent per part, counted in place: add_sent runs for every MiB on the wire,
+        # so it bumps an int and the frozen row is rebuilt only when someone reads it
+        self._sent = [0] * len(self._rows)
         self._total = sum(row.size for row in self._rows)
         self._done = 0
 
@@ -162,24 +166,38 @@ class Ledger:
 
     def row(self, number: int) -> PartRow:
         with self._lock:
-            return self._rows[number - 1]
+            return self._current(number - 1)
+
+    def _current(self, index: int) -> PartRow:
+        """The row at ``index`` with its live byte count (lock held)."""
+        row = self._rows[index]
+        sent = self._sent[index]
+        if row.bytes_sent != sent:
+            row = self._rows[index] = replace(row, bytes_sent=sent)
+        return row
 
     def update(self, number: int, **changes: Any) -> PartRow:
         """Replace fields of part ``number``'s row."""
         with self._lock:
-            old = self._rows[number - 1]
+            old = self._current(number - 1)
             new = replace(old, **changes)
             self._rows[number - 1] = new
+            self._sent[number - 1] = new.bytes_sent
             self._done += new.progress - old.progress
             return new
 
-    def add_sent(self, number: int, delta: int) -> tuple[PartRow, int]:
-        """Count ``delta`` bytes (negative to rewind) for part ``number``; returns row and total."""
+    def add_sent(self, number: int, delta: int) -> tuple[int, int]:
+        """Count ``delta`` bytes (negative to rewind) for part ``number``.
+
+        Returns the part's bytes sent and the total bytes done. Called for every chunk on
+        the wire, so it only counts: the frozen row is rebuilt when it is next read.
+        """
+        index = number - 1
         with self._lock:
-            old = self._rows[number - 1]
-            new = replace(old, bytes_sent=max(0, old.bytes_sent + delta))
-            self._rows[number - 1] = new
-            self._done += new.progress - old.progress
+            old = self._sent[index]
+            new = self._sent[index] = max(0, old + delta)
+            if self._rows[index].state is not PartState.DONE:
+                self._done += new - old
             return new, self._done
 
     def numbers(self, *states: PartState) -> list[int]:
@@ -189,7 +207,7 @@ class Ledger:
 
     def snapshot(self) -> LedgerSnapshot:
         with self._lock:
-            rows = tuple(self._rows)
+            rows = tuple(self._current(i) for i in range(len(self._rows)))
             done = self._done
         reused = sum(row.size for row in rows if row.reused and row.state is PartState.DONE)
         return LedgerSnapshot(rows, self._total, done, reused)

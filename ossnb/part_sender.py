@@ -200,8 +200,8 @@ class PartSender:
         before = self.ledger.row(number).attempts
 
         def progress(delta: int) -> None:
-            row, total = self.ledger.add_sent(number, delta)
-            self.emit(BytesSent(number, delta, row.bytes_sent, total))
+            part_bytes, total = self.ledger.add_sent(number, delta)
+            self.emit(BytesSent(number, delta, part_bytes, total))
 
         try:
             result: UploadPartResult = self.call(

@@ -19,17 +19,42 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 import httpx
 
 from .protocol.errors import Cancelled
 
-__all__ = ["CancellableTransport", "Canceller"]
+__all__ = ["CancellableTransport", "Canceller", "check_uncopied", "uncopied"]
 
 _POLL = 0.02  # seconds between looks at the cancel events of watched requests
+_SLICE = 1024 * 1024  # the size of the body chunks the client streams
 _local = threading.local()
+
+
+_STAND_IN = bytes(_SLICE)  # what h11 sees of every full-size body chunk: see uncopied()
+
+
+def uncopied(chunk: memoryview) -> bytes | memoryview:
+    """What to give httpx for the body chunk ``chunk`` so that it reaches the socket uncopied.
+
+    h11 joins every body chunk into a new ``bytes`` before it is written (for 1 MiB views
+    of a part buffer: a 1 MiB allocation and copy under the GIL each, and allocator churn)
+    except one exact ``bytes`` object, which it passes through as it is. So a 1 MiB chunk
+    crosses h11 as a shared stand-in of the same length, and :class:`_Stream` writes this
+    thread's real chunk in its place; :func:`check_uncopied` after the chunk went out.
+    """
+    full = len(chunk) == _SLICE
+    _local.pending = chunk if full else None
+    return _STAND_IN if full else chunk
+
+
+def check_uncopied() -> None:
+    """Raise if the last stand-in was not swapped for its chunk (h11 would have copied it)."""
+    if getattr(_local, "pending", None) is not None:
+        _local.pending = None
+        raise RuntimeError("a request body chunk went through h11 copied; it was not sent")
 
 
 class _Watch:
@@ -60,6 +85,11 @@ class _Stream(httpcore.NetworkStream):
         return self._inner.read(max_bytes, timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if buffer is _STAND_IN:  # see uncopied(): write this thread's real chunk instead
+            chunk, _local.pending = getattr(_local, "pending", None), None
+            if chunk is None:
+                raise RuntimeError("a request body stand-in reached the socket without its chunk")
+            buffer = cast(bytes, chunk)  # httpcore re-slices a view on partial sends: no copy
         self._track()
         self._inner.write(buffer, timeout)
 

@@ -893,3 +893,15 @@ def test_memoryview_body_without_progress_is_sent_whole(
     )
     assert normalize_etag(result.etag) == md5_hex(data)
     assert result.crc64 == crc64(data)
+
+
+def test_streamed_body_chunks_cross_h11_uncopied_and_a_missed_swap_fails_loudly() -> None:
+    from ossnb import transport
+
+    full = memoryview(bytearray(b"a" * (1024 * 1024)))
+    short = memoryview(b"tail")
+    assert transport.uncopied(full) is transport._STAND_IN  # h11 passes exact bytes through
+    with pytest.raises(RuntimeError, match="copied"):
+        transport.check_uncopied()  # the stand-in never reached the socket wrapper
+    assert transport.uncopied(short) is short  # a short chunk travels as itself
+    transport.check_uncopied()  # and nothing is pending
