@@ -35,6 +35,8 @@ __all__ = [
 
 SourceLike = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, "Source"]
 _SAMPLE = 64 * 1024
+_BINARY: int = getattr(os, "O_BINARY", 0)
+_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
 
 
 class Source(ABC):
@@ -103,7 +105,9 @@ class FileSource(Source):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.path.abspath(os.fspath(path))
         try:
-            self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+            # forever; the flag is cleared again below for the regular file we accept.
+            self._fd = os.open(self.path, os.O_RDONLY | _BINARY | _NONBLOCK)
         except FileNotFoundError:
             raise UsageError(f"no such file: {self.path}") from None
         except IsADirectoryError:
@@ -118,6 +122,8 @@ class FileSource(Source):
                 "a directory; name a file" if stat.S_ISDIR(info.st_mode) else "not a regular file"
             )
             raise UsageError(f"{self.path} is {what} to upload")
+        if _NONBLOCK:
+            os.set_blocking(self._fd, True)
         self.size = info.st_size
         self._stamp = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
         self._lock = threading.Lock()  # only for systems without os.pread

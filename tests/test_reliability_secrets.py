@@ -1,0 +1,187 @@
+"""Secrets never leak (issue: "Secrets").
+
+Real runs with a distinctive access key secret and STS security token: a library
+session (checkpoint read mid-upload, receipt, transcript, widget built in-process), a
+request with a wrong secret, a CLI subprocess (its stdout and stderr), the emulator's
+verbose log, and Python logging at DEBUG. Then every text these produced is scanned for
+the secret's and token's values (raw and percent-encoded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from conftest import ServerHandle
+from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
+from session_fixtures import FAST_RETRY, PART, make_file, run_cli, subprocess_env
+
+from ossnb.client import Client
+from ossnb.protocol.errors import OssError, SignatureDoesNotMatch
+from ossnb.protocol.operations import PutBucket
+from ossnb.protocol.signing import Credentials
+from ossnb.session import UploadSession
+
+Scenario = Callable[[str], None]
+Factory = Callable[..., ServerHandle]
+KEY_ID = "rel-key-id"
+SECRET = f"Sec-{uuid.uuid4().hex}"
+WRONG = f"Wrong-{uuid.uuid4().hex}"
+TOKEN = f"STS/{uuid.uuid4().hex}+token="
+
+
+def _needles() -> list[str]:
+    values = [SECRET, WRONG, TOKEN]
+    return values + [quote(v, safe="") for v in values] + [TOKEN.split("/")[1][:20]]
+
+
+def _leaks(where: str, text: str) -> list[str]:
+    return [f"{where}: contains {needle!r}" for needle in _needles() if needle in text]
+
+
+def _texts(value: Any, depth: int = 0) -> Iterable[str]:
+    """repr and str of ``value`` and, recursively, of its shown fields and its items."""
+    yield repr(value)
+    yield str(value)
+    if depth > 6:
+        return
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            if not f.repr:  # the holder of the secret itself (Credentials.access_key_secret)
+                continue
+            yield from _texts(getattr(value, f.name), depth + 1)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _texts(k, depth + 1)
+            yield from _texts(v, depth + 1)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _texts(item, depth + 1)
+
+
+def _widget_state(widget: Any) -> str:
+    found, stack = [], [widget]
+    while stack:
+        current = stack.pop()
+        found.append(current.get_state())
+        stack.extend(getattr(current, "children", ()))
+    return json.dumps(found, default=str)
+
+
+def test_secrets_and_tokens_never_leak(
+    server_factory: Factory,
+    work_dir: Path,
+    scenario: Scenario,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scenario(
+        "secrets: never in reprs, logs, exceptions, transcripts, widgets, receipts, checkpoints, CLI"
+    )
+    caplog.set_level(logging.DEBUG)
+    server = server_factory(
+        "--access-key-id", KEY_ID, "--access-key-secret", SECRET, "--bucket", "sec", "--verbose"
+    )
+    server.access_key_id, server.access_key_secret = KEY_ID, SECRET
+    collected: list[tuple[str, str]] = []
+    leaks: list[str] = []
+
+    # 1. A library session with STS-style credentials, stepped so the checkpoint exists.
+    credentials = Credentials(KEY_ID, SECRET, TOKEN)
+    client = Client(server.endpoint, credentials, region=server.region, retry=FAST_RETRY)
+    path = work_dir / "secret.bin"
+    make_file(path, 3 * PART + 1, seed=12)
+    session = UploadSession(client, path, "sec", "secret.bin", part_size=PART)
+    session.initiate()
+    session.upload_part(1)
+    assert session.checkpoint_path is not None
+    collected.append(("checkpoint file", session.checkpoint_path.read_text()))
+    from ossnb.widgets.view import UploadWidget
+
+    widget = UploadWidget(session)
+    try:
+        session.start()
+        assert widget.join(30).value == "completed"
+        widget._accordion.selected_index = 0  # open the transcript so it is rendered
+        widget.refresh()
+        collected.append(("widget state", _widget_state(widget)))
+    finally:
+        widget.close()
+    receipt = session.receipt()
+    assert receipt.verified
+    sent = [e for e in session.transcript() if "x-oss-security-token" in e.request_headers]
+    assert sent, "the token was not sent: the scan would prove nothing"
+    collected.append(("receipt json", receipt.to_json()))
+    collected.append(("session describe", session.describe()))
+    for name, obj in [
+        ("client", client),
+        ("credentials", credentials),
+        ("session", session),
+        ("receipt", receipt),
+        ("transcript", session.transcript()),
+        ("snapshot", session.snapshot()),
+        ("plan", session.plan),
+    ]:
+        collected.extend((f"repr/str of {name}", text) for text in _texts(obj))
+    collected.extend(("exchange summary", e.summary()) for e in session.transcript())
+
+    # 2. A request with a wrong secret (and a token): the exception and its transcript.
+    wrong = Client(
+        server.endpoint, Credentials(KEY_ID, WRONG, TOKEN), region=server.region, retry=FAST_RETRY
+    )
+    exchanges: list[Any] = []
+    wrong.add_listener(exchanges.append)
+    with pytest.raises(SignatureDoesNotMatch) as refused:
+        wrong.execute(PutBucket("sec-two"))
+    error: OssError = refused.value
+    collected.extend(("wrong-secret exception", t) for t in _texts(error))
+    collected.append(("wrong-secret exception args", repr(error.args)))
+    collected.extend(("wrong-secret transcript", t) for t in _texts(exchanges))
+    bad_session_error = None
+    try:
+        bad = UploadSession(wrong, path, "sec", "other.bin", part_size=PART, checkpoint=None)
+        bad.start()
+        bad.wait(30)
+    except OssError as exc:
+        bad_session_error = exc
+    assert bad_session_error is not None
+    collected.extend(("failed session", t) for t in _texts(bad_session_error))
+    collected.append(("failed session receipt", bad.receipt().to_json()))
+
+    # 3. The CLI in a subprocess, with the token from OSS_SESSION_TOKEN.
+    env = subprocess_env()
+    env.update(
+        OSS_ENDPOINT=server.endpoint,
+        OSS_REGION=server.region,
+        OSS_ACCESS_KEY_ID=KEY_ID,
+        OSS_ACCESS_KEY_SECRET=SECRET,
+        OSS_SESSION_TOKEN=TOKEN,
+    )
+    ok = run_cli("upload", str(path), "oss://sec/cli.bin", "--part-size", "100KiB", env=env)
+    assert ok.returncode == 0, ok.stderr
+    collected += [("cli stdout", ok.stdout), ("cli stderr", ok.stderr)]
+    failed = run_cli(
+        "upload", str(path), "oss://sec/cli2.bin", env=dict(env, OSS_ACCESS_KEY_SECRET=WRONG)
+    )
+    assert failed.returncode == 1 and "SignatureDoesNotMatch" in failed.stderr
+    collected += [("failed cli stdout", failed.stdout), ("failed cli stderr", failed.stderr)]
+    listing = run_cli("uploads", "oss://sec", env=env)
+    collected += [("cli uploads", listing.stdout + listing.stderr)]
+
+    # 4. The emulator's own output, and everything Python logged.
+    server.stop()
+    collected += [("emulator log", server.log()), ("emulator banner", "\n".join(server.banner))]
+    assert "PUT /sec/secret.bin" in server.log() or "UploadPart" in server.log(), "verbose log"
+    collected.append(("python logging", "\n".join(r.getMessage() for r in caplog.records)))
+    collected.append(("python logging raw", repr([vars(r) for r in caplog.records])))
+
+    for where, text in collected:
+        leaks += _leaks(where, text)
+    assert not leaks, "\n".join(leaks)
+    assert len(collected) > 50
