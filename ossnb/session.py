@@ -202,6 +202,11 @@ class UploadSession:
         return self._error
 
     @property
+    def auto_complete(self) -> bool:
+        """Whether a run completes by itself (``start(complete=...)``, True until then)."""
+        return self._auto_complete
+
+    @property
     def url(self) -> str:
         return f"oss://{self.bucket}/{self.key}"
 
@@ -393,9 +398,9 @@ class UploadSession:
         initiated, for :meth:`complete` to finish (a teacher's step, a widget's button).
         """
         with self._lock:
-            self._auto_complete = complete
             if self._state in _ACTIVE or self._state in _FINAL:
                 raise UsageError(f"the session is {self._state.value}; it cannot start")
+            self._auto_complete = complete
             for number in self._ledger.numbers(PartState.FAILED, PartState.SENDING):
                 self._ledger.update(number, state=PartState.PENDING, bytes_sent=0)
             pending = self._ledger.numbers(PartState.PENDING)

@@ -488,3 +488,48 @@ def test_widgets_import_neither_client_nor_httpx() -> None:
     assert "ossnb.session" in seen and "ipywidgets" in seen
     banned = {"httpx", "ossnb.client", "ossnb.connect", "ossnb.emulator", "ossnb.config"}
     assert not {m for m in seen if m in banned or m.startswith("httpx")}
+
+
+def test_checkbox_follows_start_complete_false_called_on_the_session(
+    server_factory: Factory, work_dir: Path, closing: list[w.Widget]
+) -> None:
+    """``session.start(complete=False)`` typed in a cell (not the Start button) unticks
+    "complete automatically" on the next render; a user's tick alone is never undone."""
+    server, client = _setup(server_factory)
+    data = make_file(work_dir / "direct.bin", 4 * PART, seed=9)
+    ui = _widget(closing, client, work_dir / "direct.bin", "direct.bin", workers=2)
+    assert ui.session.auto_complete is True and ui.auto_complete.value is True
+    assert not ui.auto_complete.disabled
+    ui.auto_complete.value = False  # the user's tick: renders leave it alone
+    assert ui.refresh()
+    assert ui.auto_complete.value is False
+    ui.auto_complete.value = True
+    assert ui.refresh()
+    assert ui.auto_complete.value is True
+
+    ui.session.start(complete=False)
+    assert ui.join(30) is SessionState.INITIATED  # every part sent, left to Complete
+    assert ui.session.snapshot().ledger.all_done
+    assert ui.session.auto_complete is False
+    assert ui.auto_complete.value is False
+    assert "complete" in _enabled(ui)
+    ui.buttons["complete"].click()
+    assert ui.join(30) is SessionState.COMPLETED
+    assert sdk_read(server, BUCKET, "direct.bin") == data
+    assert list_all_uploads(client, BUCKET) == []
+
+
+def test_a_widget_made_after_start_complete_false_shows_it(
+    server_factory: Factory, work_dir: Path, closing: list[w.Widget]
+) -> None:
+    _, client = _setup(server_factory)
+    make_file(work_dir / "late.bin", 2 * PART, seed=10)
+    session = UploadSession(client, work_dir / "late.bin", BUCKET, "late.bin", part_size=PART)
+    session.start(complete=False)
+    ui = UploadWidget(session)
+    closing.append(ui)
+    assert ui.auto_complete.value is False
+    assert ui.join(30) is SessionState.INITIATED
+    assert ui.auto_complete.value is False
+    session.abort()
+    assert list_all_uploads(client, BUCKET) == []

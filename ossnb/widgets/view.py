@@ -38,6 +38,7 @@ __all__ = ["UploadWidget", "widget_for"]
 
 _S = SessionState
 _MOVING = (_S.RUNNING, _S.COMPLETING, _S.ABORTING)
+_TABLE_INTERVAL = 0.5  # seconds between ledger tables while an upload moves
 _ACTIVE = (*_MOVING, _S.PAUSED)
 
 
@@ -49,6 +50,8 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._lock = threading.Lock()
         self._page = 0
         self._shown_seq = -1
+        self._table_view: tuple[str, int] | None = None  # (order, page) the table shows
+        self._table_at = 0.0
         self._manual_complete = _supports_manual_complete(session)
         self._journal = Journal(self._poke)
         self._actions = Actions(self._journal, self._poke)
@@ -56,6 +59,9 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._controls = Controls.build(self._manual_complete)
         self.buttons = self._controls.buttons
         self.auto_complete = self._controls.auto_complete
+        self._shown_auto = session.auto_complete  # the session's setting the checkbox shows
+        if self._manual_complete:
+            self.auto_complete.value = self._shown_auto
         self._bars = Bars(session.plan.size, session.plan.workers)
         self._header = w.HTML(STYLE + self._header_html())
         self._status = _html("ossnb-status-line")
@@ -247,18 +253,38 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         _put(self._status, self._status_html(snap))
         self._bars.render(snap)
         self._controls.apply(enabled(snap, busy=busy is not None))
+        self._render_auto_complete()
         _put(self._result, self._result_html(snap))
         _put(self._step, steps.record_html(self._actions.last))
+        self._render_table(snap)
+        self._render_transcript()
+
+    def _render_table(self, snap: SessionSnapshot) -> None:
+        """The part ledger: at most twice a second while bytes flow (each new table is a
+        large comm message), at once when the page or order changes or nothing moves."""
         order = str(self._order.value)
+        moving = snap.state in _MOVING
+        now = time.monotonic()
         with self._lock:
-            recent = self._journal.recent() if snap.state in _MOVING else ()
+            view = (order, self._page)
+            if moving and view == self._table_view and now - self._table_at < _TABLE_INTERVAL:
+                return
+            recent = self._journal.recent() if moving else ()
             page = page_of(snap.rows, recent, order, self._page)
             self._page = page.page
+            self._table_view, self._table_at = (order, page.page), now
         _put(self._counts, counts_html(snap.ledger))
         _put(self._ledger, ledger_html(page, order))
-        self._prev.disabled = page.page == 0
-        self._next.disabled = page.page >= page.pages - 1
-        self._render_transcript()
+        _set(self._prev, "disabled", page.page == 0)
+        _set(self._next, "disabled", page.page >= page.pages - 1)
+
+    def _render_auto_complete(self) -> None:
+        """Show a ``session.start(complete=...)`` made without the button; a tick in the
+        checkbox stays until the session's own setting changes."""
+        auto = self.session.auto_complete
+        if self._manual_complete and auto != self._shown_auto:
+            self._shown_auto = auto
+            self.auto_complete.value = auto
 
     def _render_transcript(self) -> None:
         """Only while the transcript is open, and at most once a second while moving."""
@@ -356,6 +382,11 @@ def _button(label: str, css: str, tip: str) -> w.Button:
 def _put(widget: w.HTML, value: str) -> None:
     if widget.value != value:
         widget.value = value
+
+
+def _set(widget: w.Widget, name: str, value: object) -> None:
+    if getattr(widget, name) != value:
+        setattr(widget, name, value)
 
 
 def _descendants(root: w.Box) -> list[w.Widget]:

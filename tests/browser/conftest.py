@@ -6,6 +6,7 @@
 * ``lab``: JupyterLab, once with comms over subshells (``perCommTarget``, Lab 4.6's
   default) and once with them ``disabled`` (as in classic front ends).
 * ``voila``: Voilà serving a notebook directory.
+* ``notebook7``: Jupyter Notebook 7 on an empty root the test writes its notebook into.
 * ``page``: a fresh Chromium context; screenshots go to ``test-artifacts/``.
 
 Without ``/usr/bin/chromium`` the tests are skipped, except under CI (``CI`` set), where
@@ -233,6 +234,48 @@ def voila(
     try:
         _wait_http(f"{url}/", proc, log)
         yield {"url": url, "root": root, "log": log}
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def notebook7(
+    tmp_path_factory: pytest.TempPathFactory, emulator: ServerHandle, chromium: Path
+) -> Iterator[dict[str, Any]]:
+    """Jupyter Notebook 7 (its own front end, Lab's components); tests write into ``root``."""
+    base = tmp_path_factory.mktemp("notebook7")
+    root = base / "root"
+    root.mkdir()
+    settings = base / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    port, token = _free_port(), os.urandom(8).hex()
+    log = base / "notebook.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "notebook",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--port-retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--JupyterNotebookApp.user_settings_dir={base / 'settings'}",
+            f"--JupyterNotebookApp.workspaces_dir={base / 'ws'}",
+        ],
+        env=_server_env(emulator, base),
+        stdout=open(log, "wb"),  # noqa: SIM115 - the child owns it
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{url}/api/status?token={token}", proc, log)
+        yield {"url": url, "token": token, "root": root, "log": log}
     finally:
         _stop(proc)
 
