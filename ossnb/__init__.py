@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .client import Client, RetryPolicy
-from .connect import connect, parse_oss_url, upload_session
+from .connect import connect, ensure_bucket, parse_oss_url, upload_session
 from .emulator import Emulator
 from .ledger import PartState, SessionState
 from .protocol.errors import (
@@ -65,6 +65,7 @@ __all__ = [
     "UploadSession",
     "UsageError",
     "connect",
+    "ensure_bucket",
     "parse_oss_url",
     "plan_parts",
     "stale_uploads_widget",

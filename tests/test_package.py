@@ -55,3 +55,26 @@ def test_session_widget_is_the_one_live_widget_of_that_session(tmp_path) -> None
         ui.close()
     finally:
         stop_embedded(data_dir)
+
+
+def test_readme_python_example_runs_as_written(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The README's "In Python" block, on the embedded emulator, in a fresh folder."""
+    import re
+    from pathlib import Path
+
+    from ossnb.connect import stop_embedded
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## In Python\n\n```python\n(.*?)```", readme, re.S)
+    assert block, "README has no 'In Python' example"
+    monkeypatch.chdir(tmp_path)
+    for name in ("OSS_ENDPOINT", "OSS_REGION", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "big.bin").write_bytes(bytes(range(256)) * 200_000)  # ~49 MiB: 4 parts
+    namespace: dict[str, object] = {}
+    try:
+        exec(compile(block.group(1), "README.md", "exec"), namespace)
+    finally:
+        stop_embedded()
+    receipt = namespace["receipt"]
+    assert receipt.verified  # type: ignore[attr-defined]
