@@ -30,6 +30,7 @@ from .protocol.errors import (
     TransportError,
     UsageError,
     error_from_response,
+    is_transient,
 )
 from .protocol.http import Request, Response, encode_query
 from .protocol.operations import Operation
@@ -43,7 +44,7 @@ from .protocol.transcript import (
 )
 from .transport import CancellableTransport, Canceller, check_uncopied, uncopied
 
-__all__ = ["Client", "Endpoint", "RetryPolicy", "is_transient"]
+__all__ = ["Client", "Endpoint", "RetryPolicy"]
 
 T = TypeVar("T")
 Progress = Callable[[int], None]
@@ -62,13 +63,6 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-
-
-def is_transient(error: OssError) -> bool:
-    """Whether retrying may help: no answer, a server fault, or throttling."""
-    if isinstance(error, TransportError):
-        return True
-    return isinstance(error, ServiceError) and (error.status >= 500 or error.status == 429)
 
 
 @dataclass(frozen=True)

@@ -23,22 +23,21 @@ from typing import Any, TypeVar, cast
 
 from .ledger import BytesSent, Event, Ledger, PartDone, PartFailed, PartStarted, PartState
 from .protocol.checksums import Digest, crc64, digest, md5_hex, normalize_etag
-from .protocol.errors import Cancelled, IntegrityError, OssError, ServiceError, TransportError
+from .protocol.errors import (
+    Cancelled,
+    IntegrityError,
+    OssError,
+    ServiceError,
+    is_transient,
+)
 from .protocol.models import PartInfo, UploadPartResult
 from .protocol.operations import Operation, UploadPart
 from .source import Source
 
-__all__ = ["PartSender", "describe_error", "is_transient"]
+__all__ = ["PartSender", "describe_error"]
 
 T = TypeVar("T")
 Call = Callable[..., Any]
-
-
-def is_transient(error: OssError) -> bool:
-    """Worth another try: no answer, a server fault or throttling (5xx, 429)."""
-    if isinstance(error, TransportError):
-        return True
-    return isinstance(error, ServiceError) and (error.status >= 500 or error.status == 429)
 
 
 def describe_error(error: OssError) -> tuple[str, str | None]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import ServerHandle
 
-from ossnb.client import Client, RetryPolicy, is_transient
+from ossnb.client import Client, RetryPolicy
 from ossnb.protocol.checksums import crc64, md5_b64, md5_hex
 from ossnb.protocol.errors import (
     AccessDenied,
@@ -28,6 +28,7 @@ from ossnb.protocol.errors import (
     ServiceError,
     ServiceUnavailable,
     TransportError,
+    is_transient,
 )
 from ossnb.protocol.operations import (
     CompleteMultipartUpload,

@@ -67,6 +67,7 @@ __all__ = [
     "UsageError",
     "error_class",
     "error_from_response",
+    "is_transient",
 ]
 
 
@@ -477,6 +478,13 @@ _CLASSES: dict[str, type[ServiceError]] = {
         NotImplemented,
     )
 }
+
+
+def is_transient(error: OssError) -> bool:
+    """Whether retrying may help: no answer, a server fault, or throttling (5xx, 429)."""
+    if isinstance(error, TransportError):
+        return True
+    return isinstance(error, ServiceError) and (error.status >= 500 or error.status == 429)
 
 
 def error_class(code: str) -> type[ServiceError]:
