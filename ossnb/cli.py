@@ -11,6 +11,7 @@ user-supplied one masked) and snippets for ``oss2`` and ``alibabacloud_oss_v2``.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import signal
@@ -166,8 +167,18 @@ def _serve(args: argparse.Namespace) -> int:
             faults=args.fault,
             verbose=args.verbose,
         )
-    except (DataDirInUse, OSError, ServiceError) as exc:
+    except (DataDirInUse, ServiceError) as exc:
         print(f"ossnb serve: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            hint = f"port {args.port} is taken: pass another --port, or --port 0 for a free one"
+        else:
+            hint = (
+                f"the data folder {args.data_dir} cannot be used ({exc.strerror}): "
+                "pass --data-dir with a writable folder"
+            )
+        print(f"ossnb serve: {hint}", file=sys.stderr)
         return 1
     if not _is_loopback(args.host):
         print(

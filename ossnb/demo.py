@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -104,8 +105,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if body != local:
         raise IntegrityError(f"the object read back differs from {source}")
     say(f"read back {format_size(len(body))}: identical bytes, CRC-64 {crc64(body)}")
+    ossnb = "ossnb"  # how to run it again: by name if on PATH, else e.g. .venv/bin/ossnb
+    if not shutil.which("ossnb"):
+        ossnb = os.path.relpath(sys.argv[0])
+        ossnb = os.path.abspath(sys.argv[0]) if ossnb.startswith("..") else ossnb
     say(
-        "\nNext: `ossnb uploads list oss://ossnb-demo` lists unfinished uploads, "
-        "`ossnb upload FILE oss://ossnb-demo/KEY` uploads your own file."
+        f"\nNext: `{ossnb} uploads list oss://ossnb-demo` lists unfinished uploads, "
+        f"`{ossnb} upload FILE oss://ossnb-demo/KEY` uploads your own file."
     )
     return 0

@@ -289,7 +289,7 @@ class UploadSession:
             f"parts done: {snap.ledger.count(PartState.DONE)}/{self.plan.part_count} "
             f"({format_size(snap.ledger.bytes_done)} of {format_size(self.plan.size)})",
         ]
-        if self.checkpoint_path:
+        if self.checkpoint_path and self.checkpoint_path.exists():  # removed once completed
             lines.append(f"checkpoint: {self.checkpoint_path}")
         if snap.etag:
             lines.append(f"ETag {snap.etag}, CRC-64 {snap.crc64} (verified)")

@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from ossnb.emulator import DEFAULT_REGION, DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET
+from ossnb.protocol.transcript import Exchange
 
 _ENDPOINT = re.compile(r"listening on (http://\S+)")
 _START_TIMEOUT = 20.0
@@ -129,6 +131,27 @@ class ServerHandle:
 def _new_handle(base: Path, args: tuple[str, ...], data_dir: Path | None) -> ServerHandle:
     directory = data_dir or base / f"emu-{uuid.uuid4().hex[:8]}"
     return ServerHandle(data_dir=directory, args=list(args)).start()
+
+
+class Transcript:
+    """A thread-safe listener that keeps every Exchange."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.exchanges: list[Exchange] = []
+
+    def __call__(self, exchange: Exchange) -> None:
+        with self._lock:
+            self.exchanges.append(exchange)
+
+    def of(self, operation: str) -> list[Exchange]:
+        with self._lock:
+            return [e for e in self.exchanges if e.operation == operation]
+
+    @property
+    def last(self) -> Exchange:
+        with self._lock:
+            return self.exchanges[-1]
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import ServerHandle
+from conftest import ServerHandle, Transcript
 
 from ossnb.client import Client, Endpoint, RetryPolicy
 from ossnb.protocol import errors
@@ -89,27 +89,6 @@ def etag_of(data: bytes) -> str:
 
 def data_of(size: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(size)
-
-
-class Transcript:
-    """A thread-safe listener that keeps every Exchange."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.exchanges: list[Exchange] = []
-
-    def __call__(self, exchange: Exchange) -> None:
-        with self._lock:
-            self.exchanges.append(exchange)
-
-    def of(self, operation: str) -> list[Exchange]:
-        with self._lock:
-            return [e for e in self.exchanges if e.operation == operation]
-
-    @property
-    def last(self) -> Exchange:
-        with self._lock:
-            return self.exchanges[-1]
 
 
 @pytest.fixture(params=[4, 1], ids=["v4", "v1"])

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import ServerHandle
+from conftest import ServerHandle, Transcript
 
 from ossnb.client import Client, RetryPolicy
 from ossnb.protocol.checksums import crc64, md5_b64, md5_hex
@@ -41,7 +41,6 @@ from ossnb.protocol.operations import (
     UploadPart,
 )
 from ossnb.protocol.signing import Credentials
-from ossnb.protocol.transcript import Exchange
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -52,20 +51,6 @@ Factory = Callable[..., ServerHandle]
 
 def policy(attempts: int = 4, base_delay: float = 0.01, max_delay: float = 0.02) -> RetryPolicy:
     return RetryPolicy(attempts=attempts, base_delay=base_delay, max_delay=max_delay)
-
-
-class Transcript:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.exchanges: list[Exchange] = []
-
-    def __call__(self, exchange: Exchange) -> None:
-        with self._lock:
-            self.exchanges.append(exchange)
-
-    def of(self, operation: str) -> list[Exchange]:
-        with self._lock:
-            return [e for e in self.exchanges if e.operation == operation]
 
 
 class Progress:
