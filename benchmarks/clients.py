@@ -24,9 +24,9 @@ __all__ = ["main"]
 
 
 def upload_ossnb(job: Job) -> dict[str, Any]:
-    from ossnb.client import Client
+    from ossnb.client.client import Client
     from ossnb.protocol.signing import Credentials
-    from ossnb.session import UploadSession
+    from ossnb.upload.session import UploadSession
 
     credentials = Credentials(job.access_key_id, job.access_key_secret)
     with Client(job.endpoint, credentials, region=job.region) as client:

@@ -23,9 +23,9 @@ DONE_FRACTION = 0.9
 
 
 def _session(job: Job, source: Any) -> Any:
-    from ossnb.client import Client
+    from ossnb.client.client import Client
     from ossnb.protocol.signing import Credentials
-    from ossnb.session import UploadSession
+    from ossnb.upload.session import UploadSession
 
     client = Client(
         job.endpoint, Credentials(job.access_key_id, job.access_key_secret), region=job.region
@@ -56,7 +56,7 @@ def counting_source(path: str) -> tuple[Any, Callable[[], int]]:
     """An ossnb ``FileSource`` that counts the bytes read through it, and the counter.
 
     Wraps whichever read primitive the source has (``_read_into`` or ``_read``)."""
-    from ossnb.source import FileSource
+    from ossnb.upload.source import FileSource
 
     total = [0]
     wrapped: dict[str, Any] = {}

@@ -37,7 +37,7 @@ class EmulatorProcess:
 
     def start(self, timeout: float = 30.0) -> EmulatorProcess:
         script = Path(sys.executable).with_name("ossnb")
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "ossnb.cli"]
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "ossnb.cli.main"]
         command += ["serve", "--data-dir", str(self.data_dir), "--bucket", self.bucket]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -106,7 +106,7 @@ class ObjectCheck:
     """HEAD, byte-compare and delete objects on the emulator (through ossnb's client)."""
 
     def __init__(self, endpoint: str, bucket: str) -> None:
-        from ossnb.client import Client
+        from ossnb.client.client import Client
         from ossnb.protocol.signing import Credentials
 
         self.bucket = bucket

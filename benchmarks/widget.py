@@ -27,9 +27,9 @@ FACTORIES = ("widget_for", "UploadWidget", "SessionWidget", "session_widget")
 
 SETUP = """\
 import json, os, time, resource
-from ossnb.client import Client
+from ossnb.client.client import Client
 from ossnb.protocol.signing import Credentials
-from ossnb.session import UploadSession
+from ossnb.upload.session import UploadSession
 P = json.loads({params!r})
 client = Client(P["endpoint"], Credentials(P["key_id"], P["secret"]), region=P["region"])
 session = UploadSession(client, P["path"], P["bucket"], P["key"], part_size=P["part_size"],

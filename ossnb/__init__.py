@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .client import Client, RetryPolicy
+from .client.client import Client, RetryPolicy
 from .connect import connect, ensure_bucket, parse_oss_url, upload_session
 from .emulator import Emulator
-from .ledger import PartState, SessionState
 from .protocol.errors import (
     Cancelled,
     IntegrityError,
@@ -33,8 +32,9 @@ from .protocol.errors import (
 )
 from .protocol.parts import Limits, plan_parts
 from .protocol.signing import Credentials
-from .receipt import Receipt
-from .session import UploadSession, set_widget_factory
+from .upload.ledger import PartState, SessionState
+from .upload.receipt import Receipt
+from .upload.session import UploadSession, set_widget_factory
 
 __version__ = "0.1.0"
 

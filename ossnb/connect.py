@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .client import Client
-from .config import region_from_endpoint, settings_from_env
+from .client.client import Client
+from .client.config import region_from_endpoint, settings_from_env
 from .emulator import (
     DEFAULT_DATA_DIR,
     DEFAULT_REGION,
@@ -34,8 +34,8 @@ from .emulator import (
 from .protocol.errors import UsageError
 from .protocol.operations import GetBucketInfo, PutBucket, validate_bucket_name, validate_key
 from .protocol.signing import Credentials
-from .session import UploadSession
-from .source import SourceLike
+from .upload.session import UploadSession
+from .upload.source import SourceLike
 
 __all__ = [
     "EmbeddedClient",

@@ -10,7 +10,7 @@ from typing import Any
 
 from .connect import connect, upload_session
 from .protocol.signing import Credentials
-from .source import SourceLike
+from .upload.source import SourceLike
 from .widgets import StaleUploadsWidget, UploadWidget, widget_for
 
 __all__ = ["stale_uploads_widget", "upload_widget"]

@@ -39,7 +39,7 @@ def _command() -> list[str]:
     script = Path(sys.executable).with_name("ossnb")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from ossnb.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from ossnb.cli.main import main; sys.exit(main())"]
 
 
 def _read_banner(process: subprocess.Popen[bytes], log_path: Path) -> list[str]:

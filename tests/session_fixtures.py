@@ -23,12 +23,12 @@ import oss2
 import pytest
 from conftest import ServerHandle
 
-from ossnb.client import Client, RetryPolicy
+from ossnb.client.client import Client, RetryPolicy
 from ossnb.emulator import DEFAULT_REGION, DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET
-from ossnb.ledger import Event
 from ossnb.protocol.operations import Operation, PutBucket
 from ossnb.protocol.signing import Credentials
 from ossnb.protocol.transcript import Exchange
+from ossnb.upload.ledger import Event
 
 T = TypeVar("T")
 KiB = 1024
@@ -151,7 +151,7 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
-CLI = [sys.executable, "-c", "import sys; from ossnb.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from ossnb.cli.main import main; sys.exit(main())"]
 
 
 def server_env(server: ServerHandle) -> dict[str, str]:

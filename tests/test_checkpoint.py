@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ossnb.checkpoint import (
+from ossnb.upload.checkpoint import (
     SCHEMA,
     Checkpoint,
     CheckpointError,
@@ -21,7 +21,7 @@ from ossnb.checkpoint import (
     resume_from,
     save_checkpoint,
 )
-from ossnb.source import open_source
+from ossnb.upload.source import open_source
 
 IDENTITY = SourceIdentity("file", 1000, 42, "/data/big.bin", 1_700_000_000_000_000_000)
 

@@ -29,9 +29,9 @@ from session_fixtures import (
     wait_for,
 )
 
-from ossnb.client import Client
+from ossnb.client.client import Client
 from ossnb.emulator import DEV_ACCESS_KEY_SECRET, Emulator
-from ossnb.listing import list_all_parts, list_all_uploads
+from ossnb.upload.listing import list_all_parts, list_all_uploads
 
 Factory = Callable[..., ServerHandle]
 CHECKPOINT = ".ossnb-checkpoint.json"

@@ -1,4 +1,4 @@
-"""``ossnb.client.Client`` against the real ``ossnb serve`` emulator over real sockets.
+"""``ossnb.client.client.Client`` against the real ``ossnb serve`` emulator over real sockets.
 
 Every operation runs through ``Client.execute`` signed with V4 and with V1; results
 are checked against values computed here (MD5 ETags, CRC-64/XZ, multipart ETags, the
@@ -26,7 +26,7 @@ from urllib.parse import quote
 import pytest
 from conftest import ServerHandle, Transcript
 
-from ossnb.client import Client, Endpoint, RetryPolicy
+from ossnb.client.client import Client, Endpoint, RetryPolicy
 from ossnb.protocol import errors
 from ossnb.protocol.checksums import crc64, md5_b64, md5_hex, multipart_etag, normalize_etag
 from ossnb.protocol.errors import (
@@ -875,7 +875,7 @@ def test_memoryview_body_without_progress_is_sent_whole(
 
 
 def test_streamed_body_chunks_cross_h11_uncopied_and_a_missed_swap_fails_loudly() -> None:
-    from ossnb import transport
+    from ossnb.client import transport
 
     full = memoryview(bytearray(b"a" * (1024 * 1024)))
     short = memoryview(b"tail")

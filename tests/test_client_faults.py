@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import ServerHandle, Transcript
 
-from ossnb.client import Client, RetryPolicy
+from ossnb.client.client import Client, RetryPolicy
 from ossnb.protocol.checksums import crc64, md5_b64, md5_hex
 from ossnb.protocol.errors import (
     AccessDenied,

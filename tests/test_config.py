@@ -1,4 +1,4 @@
-"""``ossnb.config``: settings from ``OSS_*`` variables, and the client options they feed.
+"""``ossnb.client.config``: settings from ``OSS_*`` variables, and the client options they feed.
 
 ``settings_from_env`` takes an explicit mapping, so no test touches ``os.environ``
 except the one for ``Client.from_env`` (through pytest's ``monkeypatch``).
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from conftest import ServerHandle
 
-from ossnb.client import Client, Endpoint
-from ossnb.config import Settings, region_from_endpoint, settings_from_env
+from ossnb.client.client import Client, Endpoint
+from ossnb.client.config import Settings, region_from_endpoint, settings_from_env
 from ossnb.protocol.errors import UsageError
 from ossnb.protocol.operations import GetBucketInfo, PutBucket
 from ossnb.protocol.signing import Credentials

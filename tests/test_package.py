@@ -17,7 +17,7 @@ def test_all_is_sorted_unique_and_importable() -> None:
 
 
 def test_importing_ossnb_does_not_load_widgets() -> None:
-    code = "import sys, ossnb, ossnb.cli; print('ipywidgets' in sys.modules)"
+    code = "import sys, ossnb, ossnb.cli.main; print('ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

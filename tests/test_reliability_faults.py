@@ -24,12 +24,12 @@ from conftest import ServerHandle
 from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import PART, MiB, make_client, make_file, sdk_read, wait_for
 
-from ossnb.client import Client
-from ossnb.listing import list_all_uploads
+from ossnb.client.client import Client
 from ossnb.protocol.checksums import crc64
 from ossnb.protocol.errors import OssError
 from ossnb.protocol.operations import HeadObject, ListParts, PutBucket
-from ossnb.session import UploadSession
+from ossnb.upload.listing import list_all_uploads
+from ossnb.upload.session import UploadSession
 
 Factory = Callable[..., ServerHandle]
 Scenario = Callable[[str], None]
@@ -166,9 +166,9 @@ def test_many_concurrent_sessions_against_one_emulator(
 _SCRIPT = textwrap.dedent(
     """
     import sys
-    from ossnb.client import Client
+    from ossnb.client.client import Client
     from ossnb.protocol.signing import Credentials
-    from ossnb.session import UploadSession
+    from ossnb.upload.session import UploadSession
     endpoint, region, key_id, secret, path = sys.argv[1:6]
     client = Client(endpoint, Credentials(key_id, secret), region=region)
     session = UploadSession(client, path, "rel", "kill.bin", part_size=102400, workers=1)

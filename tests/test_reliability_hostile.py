@@ -27,8 +27,7 @@ from conftest import ServerHandle
 from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import make_client
 
-from ossnb.client import Client
-from ossnb.listing import list_all_uploads
+from ossnb.client.client import Client
 from ossnb.protocol.http import Request, encode_query
 from ossnb.protocol.operations import (
     GetObject,
@@ -39,6 +38,7 @@ from ossnb.protocol.operations import (
     UploadPart,
 )
 from ossnb.protocol.signing import Credentials, presign_v1, presign_v4, sign_v1, sign_v4
+from ossnb.upload.listing import list_all_uploads
 
 Scenario = Callable[[str], None]
 

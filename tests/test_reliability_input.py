@@ -36,9 +36,7 @@ from session_fixtures import (
     wait_for,
 )
 
-from ossnb.checkpoint import CheckpointError
-from ossnb.client import Client
-from ossnb.listing import list_all_uploads
+from ossnb.client.client import Client
 from ossnb.protocol.errors import NoSuchUpload, OssError, UsageError
 from ossnb.protocol.operations import (
     AbortMultipartUpload,
@@ -49,7 +47,9 @@ from ossnb.protocol.operations import (
     PutBucket,
 )
 from ossnb.protocol.parts import Limits
-from ossnb.session import UploadSession
+from ossnb.upload.checkpoint import CheckpointError
+from ossnb.upload.listing import list_all_uploads
+from ossnb.upload.session import UploadSession
 
 Scenario = Callable[[str], None]
 Factory = Callable[..., ServerHandle]

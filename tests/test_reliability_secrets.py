@@ -23,11 +23,11 @@ from conftest import ServerHandle
 from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import FAST_RETRY, PART, make_file, run_cli, subprocess_env
 
-from ossnb.client import Client
+from ossnb.client.client import Client
 from ossnb.protocol.errors import OssError, SignatureDoesNotMatch
 from ossnb.protocol.operations import PutBucket
 from ossnb.protocol.signing import Credentials
-from ossnb.session import UploadSession
+from ossnb.upload.session import UploadSession
 
 Scenario = Callable[[str], None]
 Factory = Callable[..., ServerHandle]

@@ -24,9 +24,13 @@ from session_fixtures import (  # noqa: F401 - fixtures
     wait_for,
 )
 
-from ossnb.client import Client
+from ossnb.client.client import Client
 from ossnb.emulator import DEV_ACCESS_KEY_SECRET
-from ossnb.ledger import (
+from ossnb.protocol.checksums import crc64, md5_hex, multipart_etag
+from ossnb.protocol.errors import NoSuchKey, UsageError
+from ossnb.protocol.operations import HeadObject
+from ossnb.protocol.parts import Limits
+from ossnb.upload.ledger import (
     BytesSent,
     ExchangeEvent,
     Notice,
@@ -36,12 +40,8 @@ from ossnb.ledger import (
     SessionState,
     StateChanged,
 )
-from ossnb.protocol.checksums import crc64, md5_hex, multipart_etag
-from ossnb.protocol.errors import NoSuchKey, UsageError
-from ossnb.protocol.operations import HeadObject
-from ossnb.protocol.parts import Limits
-from ossnb.session import UploadSession
-from ossnb.source import SourceChangedError, open_source
+from ossnb.upload.session import UploadSession
+from ossnb.upload.source import SourceChangedError, open_source
 
 
 def test_plan_is_shown_before_anything_is_sent(

@@ -9,7 +9,7 @@ import pytest
 from conftest import ServerHandle
 from session_fixtures import PART, make_file, sdk_read, sdk_read_at
 
-from ossnb.client import Client
+from ossnb.client.client import Client
 from ossnb.connect import (
     EmbeddedClient,
     OssUrl,

@@ -14,9 +14,7 @@ import pytest
 from conftest import ServerHandle
 from session_fixtures import PART, MiB, Recorder, make_client, make_file, sdk_read, wait_for
 
-from ossnb.client import Client
-from ossnb.ledger import BytesSent, Event, ExchangeEvent, PartDone, PartState, SessionState
-from ossnb.listing import list_all_uploads
+from ossnb.client.client import Client
 from ossnb.protocol.errors import (
     AccessDenied,
     Cancelled,
@@ -26,7 +24,9 @@ from ossnb.protocol.errors import (
     UsageError,
 )
 from ossnb.protocol.operations import HeadObject, ListParts, PutBucket
-from ossnb.session import UploadSession
+from ossnb.upload.ledger import BytesSent, Event, ExchangeEvent, PartDone, PartState, SessionState
+from ossnb.upload.listing import list_all_uploads
+from ossnb.upload.session import UploadSession
 
 BUCKET = "control"
 Factory = Callable[..., ServerHandle]

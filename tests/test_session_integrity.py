@@ -20,12 +20,12 @@ from session_fixtures import (  # noqa: F401 - fixtures
     source_fixture,
 )
 
-from ossnb.client import Client
-from ossnb.ledger import PartState, SessionState
+from ossnb.client.client import Client
 from ossnb.protocol.errors import IntegrityError, InvalidDigest, NoSuchKey
 from ossnb.protocol.models import CompleteResult, ObjectInfo, UploadPartResult
 from ossnb.protocol.operations import HeadObject, Operation, UploadPart
-from ossnb.session import UploadSession
+from ossnb.upload.ledger import PartState, SessionState
+from ossnb.upload.session import UploadSession
 
 
 def _run(transport: Any, path: Path, bucket: str, key: str) -> UploadSession:

@@ -24,10 +24,10 @@ SLACK = 16 * MiB  # buffers in flight besides the parts (h11 joins 1 MiB chunks)
 SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from ossnb.client import Client
+    from ossnb.client.client import Client
     from ossnb.protocol.operations import PutBucket
     from ossnb.protocol.signing import Credentials
-    from ossnb.session import UploadSession
+    from ossnb.upload.session import UploadSession
 
     endpoint, region, key_id, secret, path, workers, part_size = sys.argv[1:]
 

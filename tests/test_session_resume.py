@@ -22,10 +22,8 @@ from session_fixtures import (  # noqa: F401 - fixtures
     source_fixture,
 )
 
-from ossnb.checkpoint import CheckpointError, SourceChangedError, load_checkpoint
-from ossnb.client import Client
+from ossnb.client.client import Client
 from ossnb.emulator import DEV_ACCESS_KEY_SECRET
-from ossnb.ledger import Notice, PartState, SessionState
 from ossnb.protocol.errors import NoSuchUpload
 from ossnb.protocol.operations import (
     AbortMultipartUpload,
@@ -34,7 +32,9 @@ from ossnb.protocol.operations import (
     PutObject,
     UploadPart,
 )
-from ossnb.session import UploadSession
+from ossnb.upload.checkpoint import CheckpointError, SourceChangedError, load_checkpoint
+from ossnb.upload.ledger import Notice, PartState, SessionState
+from ossnb.upload.session import UploadSession
 
 
 def _crash_after(client: Client, path: Path, bucket: str, key: str, parts: list[int]) -> str:

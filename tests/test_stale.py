@@ -9,12 +9,12 @@ import pytest
 from conftest import ServerHandle
 from session_fixtures import bucket_fixture, client_fixture, run_cli, server_env  # noqa: F401
 
-from ossnb.client import Client
+from ossnb.client.client import Client
 from ossnb.emulator import DEV_ACCESS_KEY_SECRET
-from ossnb.listing import list_all_parts, list_all_uploads
 from ossnb.protocol.errors import NoSuchUpload, UsageError
 from ossnb.protocol.operations import InitiateMultipartUpload, ListParts, UploadPart
-from ossnb.stale import (
+from ossnb.upload.listing import list_all_parts, list_all_uploads
+from ossnb.upload.stale import (
     abort_older_than,
     abort_uploads,
     format_age,

@@ -24,12 +24,12 @@ import traitlets
 from conftest import ServerHandle
 from session_fixtures import PART, MiB, make_client, make_file, sdk_read, wait_for
 
-from ossnb.client import Client
-from ossnb.ledger import PartRow, PartState, SessionState
-from ossnb.listing import list_all_uploads
+from ossnb.client.client import Client
 from ossnb.protocol.errors import BucketAlreadyExists, NoSuchUpload
 from ossnb.protocol.operations import HeadObject, ListParts, PutBucket
-from ossnb.session import UploadSession
+from ossnb.upload.ledger import PartRow, PartState, SessionState
+from ossnb.upload.listing import list_all_uploads
+from ossnb.upload.session import UploadSession
 from ossnb.widgets import StaleUploadsWidget, UploadWidget, widget_for
 from ossnb.widgets.ledger_table import ledger_html, order_rows, page_of
 from ossnb.widgets.updater import Updater
@@ -485,8 +485,14 @@ def test_widgets_import_neither_client_nor_httpx() -> None:
                 )
             elif isinstance(node, ast.Import):
                 seen.update(alias.name for alias in node.names)
-    assert "ossnb.session" in seen and "ipywidgets" in seen
-    banned = {"httpx", "ossnb.client", "ossnb.connect", "ossnb.emulator", "ossnb.config"}
+    assert "ossnb.upload.session" in seen and "ipywidgets" in seen
+    banned = {
+        "httpx",
+        "ossnb.client.client",
+        "ossnb.connect",
+        "ossnb.emulator",
+        "ossnb.client.config",
+    }
     assert not {m for m in seen if m in banned or m.startswith("httpx")}
 
 

@@ -16,8 +16,8 @@ from conftest import ServerHandle
 from nbclient import NotebookClient
 from session_fixtures import make_client
 
-from ossnb.listing import list_all_uploads
 from ossnb.protocol.operations import HeadObject
+from ossnb.upload.listing import list_all_uploads
 
 NOTEBOOK = Path(__file__).parent / "notebooks" / "upload_widget.ipynb"
 VIEW = "application/vnd.jupyter.widget-view+json"

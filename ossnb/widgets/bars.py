@@ -12,7 +12,7 @@ from typing import Any
 import ipywidgets as w
 from tqdm.notebook import tqdm_notebook
 
-from ..ledger import PartState, SessionSnapshot, SessionState
+from ..upload.ledger import PartState, SessionSnapshot, SessionState
 
 __all__ = ["Bars"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import ipywidgets as w
 
-from ..ledger import PartState, SessionSnapshot, SessionState
+from ..upload.ledger import PartState, SessionSnapshot, SessionState
 
 __all__ = ["BUTTONS", "Controls", "enabled", "next_part"]
 

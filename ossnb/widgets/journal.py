@@ -11,7 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from ..ledger import Event, ExchangeEvent, PartDone
+from ..upload.ledger import Event, ExchangeEvent, PartDone
 from .transcript import Entry
 
 __all__ = ["Journal"]

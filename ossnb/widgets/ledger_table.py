@@ -12,8 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..ledger import LedgerSnapshot, PartRow, PartState
 from ..protocol.checksums import normalize_etag
+from ..upload.ledger import LedgerSnapshot, PartRow, PartState
 from .markup import esc, size, table
 
 __all__ = [

@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from ..ledger import SessionState
 from ..protocol.errors import ServiceError
 from ..protocol.parts import format_size
+from ..upload.ledger import SessionState
 
 __all__ = [
     "STYLE",

@@ -5,7 +5,7 @@ older than N days. Their parts are stored, and billed, until someone aborts them
 
     StaleUploadsWidget(client, "bucket", prefix="data/")
 
-``executor`` is anything :mod:`ossnb.stale` takes (an :class:`ossnb.client.Client`).
+``executor`` is anything :mod:`ossnb.upload.stale` takes (an :class:`ossnb.client.client.Client`).
 Listing and aborting run on background threads; one updater writes the widgets.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..listing import Executor
-from ..stale import (
+from ..upload.listing import Executor
+from ..upload.stale import (
     AbortOutcome,
     UnfinishedUpload,
     abort_older_than,

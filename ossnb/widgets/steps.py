@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..ledger import PartRow
 from ..protocol.checksums import normalize_etag
 from ..protocol.models import PartInfo
-from ..receipt import Receipt
+from ..upload.ledger import PartRow
+from ..upload.receipt import Receipt
 from .actions import StepRecord
 from .markup import error_html, esc, kv_table, size, table
 from .transcript import exchange_html

@@ -1,4 +1,4 @@
-"""The upload widget: a live view of an :class:`~ossnb.session.UploadSession` with buttons.
+"""The upload widget: a live view of an :class:`~ossnb.upload.session.UploadSession` with buttons.
 
 ::
 
@@ -22,8 +22,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..ledger import PartState, SessionSnapshot, SessionState
-from ..session import UploadSession
+from ..upload.ledger import PartState, SessionSnapshot, SessionState
+from ..upload.session import UploadSession
 from . import steps
 from .actions import Actions
 from .bars import Bars

@@ -11,9 +11,9 @@ from conftest import ServerHandle
 from playwright.sync_api import expect
 from session_fixtures import make_client
 
-from ossnb.listing import list_all_uploads
 from ossnb.protocol.errors import NoSuchUpload
 from ossnb.protocol.operations import HeadObject, ListParts
+from ossnb.upload.listing import list_all_uploads
 
 from .conftest import ARTIFACTS, BUCKET, PARTS, SIZE
 

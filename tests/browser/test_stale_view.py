@@ -16,7 +16,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from playwright.sync_api import expect
 from session_fixtures import make_client
 
-from ossnb.listing import list_all_uploads
+from ossnb.upload.listing import list_all_uploads
 
 from .conftest import BUCKET, KERNEL_IDLE
 from .steering import shot

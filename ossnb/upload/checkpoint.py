@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .protocol.errors import IntegrityError, UsageError
+from ..protocol.errors import IntegrityError, UsageError
 
 __all__ = [
     "BESIDE_SOURCE",

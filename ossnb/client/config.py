@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .protocol.errors import UsageError
-from .protocol.signing import Credentials
+from ..protocol.errors import UsageError
+from ..protocol.signing import Credentials
 
 __all__ = ["Settings", "region_from_endpoint", "settings_from_env"]
 

@@ -21,9 +21,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from .config import Settings, region_from_endpoint, settings_from_env
-from .protocol import signing
-from .protocol.errors import (
+from ..protocol import signing
+from ..protocol.errors import (
     Cancelled,
     OssError,
     ServiceError,
@@ -32,9 +31,9 @@ from .protocol.errors import (
     error_from_response,
     is_transient,
 )
-from .protocol.http import Request, Response, encode_query
-from .protocol.operations import Operation
-from .protocol.transcript import (
+from ..protocol.http import Request, Response, encode_query
+from ..protocol.operations import Operation
+from ..protocol.transcript import (
     SHOWN_REQUEST_HEADERS,
     SHOWN_RESPONSE_HEADERS,
     Exchange,
@@ -42,6 +41,7 @@ from .protocol.transcript import (
     mask_query,
     mask_text,
 )
+from .config import Settings, region_from_endpoint, settings_from_env
 from .transport import CancellableTransport, Canceller, check_uncopied, uncopied
 
 __all__ = ["Client", "Endpoint", "RetryPolicy"]
@@ -179,7 +179,7 @@ class Client:
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: object) -> Client:
-        """A client for ``settings`` (see :func:`ossnb.config.settings_from_env`)."""
+        """A client for ``settings`` (see :func:`ossnb.client.config.settings_from_env`)."""
         if not settings.endpoint or not settings.credentials:
             raise UsageError("OSS_ENDPOINT, OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET are needed")
         return cls(settings.endpoint, settings.credentials, region=settings.region, **options)  # type: ignore[arg-type]
@@ -345,7 +345,7 @@ class Client:
         """One HTTP round trip: status, lower-case headers and the whole body.
 
         While it runs, setting ``cancel`` shuts the connection down (see
-        :mod:`ossnb.transport`); the watch ends before the connection is pooled again.
+        :mod:`ossnb.client.transport`); the watch ends before the connection is pooled again.
         """
         watch = self._canceller.watch(cancel)
         try:

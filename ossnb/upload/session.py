@@ -25,6 +25,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from ..protocol.errors import Cancelled, NoSuchUpload, OssError, UsageError
+from ..protocol.models import PartInfo
+from ..protocol.operations import InitiateMultipartUpload, validate_bucket_name, validate_key
+from ..protocol.parts import OSS_LIMITS, Limits, format_size, parse_size
+from ..protocol.transcript import Exchange
 from .calls import AttributedCalls
 from .checkpoint import BESIDE_SOURCE, CheckpointError, CheckpointFile, checkpoint_location
 from .finish import abort_and_confirm, complete_and_verify
@@ -43,11 +48,6 @@ from .ledger import (
 from .listing import Transport, endpoint_identity, list_all_parts
 from .part_sender import PartSender
 from .plan import make_plan
-from .protocol.errors import Cancelled, NoSuchUpload, OssError, UsageError
-from .protocol.models import PartInfo
-from .protocol.operations import InitiateMultipartUpload, validate_bucket_name, validate_key
-from .protocol.parts import OSS_LIMITS, Limits, format_size, parse_size
-from .protocol.transcript import Exchange
 from .receipt import Receipt
 from .source import SourceLike, open_source
 from .workers import WorkerPool
@@ -73,7 +73,7 @@ class UploadSession:
     """One multipart upload of ``source`` (a path, bytes or seekable binary file) to
     ``oss://bucket/key``.
 
-    ``transport`` runs operations (an :class:`ossnb.client.Client`). ``part_size`` is bytes
+    ``transport`` runs operations (an :class:`ossnb.client.client.Client`). ``part_size`` is bytes
     or text such as ``"16MiB"`` (default 8 MiB, grown to stay within 10,000 parts).
     ``checkpoint`` is a file, a folder, ``None`` for none, or by default a file beside a
     source file. ``upload_id`` adopts an existing upload. ``endpoint`` names the endpoint

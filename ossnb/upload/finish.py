@@ -15,12 +15,12 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..protocol.checksums import crc64_combine_all, multipart_etag, normalize_etag
+from ..protocol.errors import IntegrityError, NoSuchKey, NoSuchUpload
+from ..protocol.models import CompleteResult
+from ..protocol.operations import AbortMultipartUpload, CompleteMultipartUpload, HeadObject
 from .ledger import PartRow
 from .listing import Executor, list_all_parts
-from .protocol.checksums import crc64_combine_all, multipart_etag, normalize_etag
-from .protocol.errors import IntegrityError, NoSuchKey, NoSuchUpload
-from .protocol.models import CompleteResult
-from .protocol.operations import AbortMultipartUpload, CompleteMultipartUpload, HeadObject
 
 __all__ = ["Completed", "abort_and_confirm", "complete_and_verify"]
 

@@ -18,10 +18,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import BinaryIO, Union
 
+from ..protocol.checksums import crc64
+from ..protocol.errors import UsageError
+from ..protocol.parts import format_size
 from .checkpoint import SourceChangedError, SourceIdentity
-from .protocol.checksums import crc64
-from .protocol.errors import UsageError
-from .protocol.parts import format_size
 
 __all__ = [
     "BytesSource",

@@ -12,10 +12,10 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from .ledger import Event, ExchangeEvent, Notice, PartFailed, PartRow
-from .protocol.parts import format_size
-from .receipt import Receipt
-from .session import UploadSession
+from ..protocol.parts import format_size
+from ..upload.ledger import Event, ExchangeEvent, Notice, PartFailed, PartRow
+from ..upload.receipt import Receipt
+from ..upload.session import UploadSession
 
 __all__ = ["default_note", "print_parts", "print_receipt", "run_with_progress"]
 

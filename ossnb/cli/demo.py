@@ -16,15 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import default_checkpoint_path
-from .connect import EmbeddedClient, embedded_emulator
+from ..connect import EmbeddedClient, embedded_emulator
+from ..protocol.checksums import crc64
+from ..protocol.errors import IntegrityError
+from ..protocol.operations import GetObject, PutBucket
+from ..protocol.parts import MiB, format_size, parse_size
+from ..upload.checkpoint import default_checkpoint_path
+from ..upload.ledger import Event, StateChanged
+from ..upload.session import UploadSession
 from .console import default_note, print_parts, print_receipt, run_with_progress
-from .ledger import Event, StateChanged
-from .protocol.checksums import crc64
-from .protocol.errors import IntegrityError
-from .protocol.operations import GetObject, PutBucket
-from .protocol.parts import MiB, format_size, parse_size
-from .session import UploadSession
 
 __all__ = ["add_demo_parser", "cmd_demo"]
 

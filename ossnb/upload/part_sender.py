@@ -21,17 +21,17 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from .ledger import BytesSent, Event, Ledger, PartDone, PartFailed, PartStarted, PartState
-from .protocol.checksums import Digest, crc64, digest, md5_hex, normalize_etag
-from .protocol.errors import (
+from ..protocol.checksums import Digest, crc64, digest, md5_hex, normalize_etag
+from ..protocol.errors import (
     Cancelled,
     IntegrityError,
     OssError,
     ServiceError,
     is_transient,
 )
-from .protocol.models import PartInfo, UploadPartResult
-from .protocol.operations import Operation, UploadPart
+from ..protocol.models import PartInfo, UploadPartResult
+from ..protocol.operations import Operation, UploadPart
+from .ledger import BytesSent, Event, Ledger, PartDone, PartFailed, PartStarted, PartState
 from .source import Source
 
 __all__ = ["PartSender", "describe_error"]

@@ -15,9 +15,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..protocol.operations import Operation
+from ..protocol.transcript import Exchange
 from .listing import Transport
-from .protocol.operations import Operation
-from .protocol.transcript import Exchange
 
 __all__ = ["AttributedCalls"]
 

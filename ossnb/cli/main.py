@@ -20,8 +20,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from .commands import add_parsers
-from .emulator import (
+from ..emulator import (
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
     DEFAULT_REGION,
@@ -32,7 +31,8 @@ from .emulator import (
     Fault,
     parse_fault,
 )
-from .protocol.errors import ServiceError
+from ..protocol.errors import ServiceError
+from .commands import add_parsers
 
 __all__ = ["build_parser", "main"]
 
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--verbose", action="store_true", help="log one line per request")
     serve.set_defaults(func=_serve)
-    add_parsers(commands)  # upload, uploads, parts, demo (ossnb/commands.py)
+    add_parsers(commands)  # upload, uploads, parts, demo (ossnb/cli/commands.py)
     return parser
 
 

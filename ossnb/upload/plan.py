@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .protocol.parts import DEFAULT_PART_SIZE, Limits, Part, format_size, plan_parts
+from ..protocol.parts import DEFAULT_PART_SIZE, Limits, Part, format_size, plan_parts
 
 __all__ = ["UploadPlan", "make_plan"]
 

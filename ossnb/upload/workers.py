@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from .protocol.errors import Cancelled
+from ..protocol.errors import Cancelled
 
 __all__ = ["WorkerPool"]
 

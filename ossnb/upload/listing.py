@@ -1,7 +1,7 @@
 """What the engine needs from a client (:class:`Transport`) and listings read to the end.
 
 Sessions and the stale-upload tools are typed against :class:`Transport`, not against
-:class:`ossnb.client.Client`, so they never import the HTTP layer (DESIGN §1).
+:class:`ossnb.client.client.Client`, so they never import the HTTP layer (DESIGN §1).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from .protocol.models import PartInfo, UploadInfo
-from .protocol.operations import ListMultipartUploads, ListParts, Operation
-from .protocol.transcript import Exchange
+from ..protocol.models import PartInfo, UploadInfo
+from ..protocol.operations import ListMultipartUploads, ListParts, Operation
+from ..protocol.transcript import Exchange
 
 __all__ = ["Executor", "Transport", "endpoint_identity", "list_all_parts", "list_all_uploads"]
 
@@ -34,7 +34,7 @@ class Executor(Protocol):
 
 
 class Transport(Executor, Protocol):
-    """An :class:`Executor` that reports every HTTP exchange (``ossnb.client.Client`` is one).
+    """An :class:`Executor` that reports every HTTP exchange (``ossnb.client.client.Client`` is one).
 
     A transport may also have an ``identity`` string naming its endpoint for checkpoints
     (the embedded emulator's survives a port change); otherwise ``endpoint.url`` is used.

@@ -18,16 +18,16 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, TextIO
 
-from .client import Client
-from .connect import EmbeddedClient, connect, parse_oss_url
+from ..client.client import Client
+from ..connect import EmbeddedClient, connect, parse_oss_url
+from ..protocol.errors import OssError, ServiceError, UsageError
+from ..protocol.operations import PutBucket
+from ..protocol.parts import format_size, parse_size
+from ..upload.ledger import SessionState
+from ..upload.listing import list_all_parts
+from ..upload.session import DEFAULT_CHECKPOINT, UploadSession
+from ..upload.stale import abort_older_than, abort_uploads, format_age, list_unfinished, parse_age
 from .console import print_parts, print_receipt, run_with_progress
-from .ledger import SessionState
-from .listing import list_all_parts
-from .protocol.errors import OssError, ServiceError, UsageError
-from .protocol.operations import PutBucket
-from .protocol.parts import format_size, parse_size
-from .session import DEFAULT_CHECKPOINT, UploadSession
-from .stale import abort_older_than, abort_uploads, format_age, list_unfinished, parse_age
 
 __all__ = ["add_parsers", "cmd_parts", "cmd_upload", "cmd_uploads_abort", "cmd_uploads_list"]
 

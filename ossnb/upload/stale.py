@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from ..protocol.errors import NoSuchUpload, OssError, UsageError
 from .finish import abort_and_confirm
 from .listing import Executor, list_all_parts, list_all_uploads
-from .protocol.errors import NoSuchUpload, OssError, UsageError
 
 __all__ = [
     "AbortOutcome",

@@ -5,7 +5,7 @@ whose server stalls (or whose body is waiting for socket buffer space) would ign
 its cancel event until the server moved or the timeout fired. Here every socket is
 wrapped so that the request thread records which connection it is using, and one
 watcher thread shuts that socket down as soon as the request's event is set; the
-blocked call then fails at once and :class:`~ossnb.client.Client` reports
+blocked call then fails at once and :class:`~ossnb.client.client.Client` reports
 :class:`~ossnb.protocol.errors.Cancelled` (DESIGN §2: in-flight requests are closed).
 
 Built on public ``httpcore`` API (``ConnectionPool(network_backend=...)``); httpx's own
@@ -24,7 +24,7 @@ from typing import Any, cast
 import httpcore
 import httpx
 
-from .protocol.errors import Cancelled
+from ..protocol.errors import Cancelled
 
 __all__ = ["CancellableTransport", "Canceller", "check_uncopied", "uncopied"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-from .protocol.parts import Part
-from .protocol.transcript import Exchange
+from ..protocol.parts import Part
+from ..protocol.transcript import Exchange
 
 __all__ = [
     "BytesSent",

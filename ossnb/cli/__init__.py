@@ -1,0 +1,1 @@
+"""The ``ossnb`` command: ``serve``, ``upload``, ``uploads``, ``parts`` and ``demo``."""
