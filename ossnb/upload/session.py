@@ -1,5 +1,5 @@
 """The multipart upload session: step by step, or parallel in the background; resumable and
-verified end to end (SPEC §2.8-2.14, DESIGN §2-3).
+verified end to end (docs/PROTOCOL.md §2.8-2.14, docs/ARCHITECTURE.md §2-3).
 
 ::
 
@@ -308,7 +308,7 @@ class UploadSession:
     # -- steps ----------------------------------------------------------------------------
 
     def initiate(self) -> str:
-        """InitiateMultipartUpload (SPEC §2.8); returns the new upload ID."""
+        """InitiateMultipartUpload (docs/PROTOCOL.md §2.8); returns the new upload ID."""
         with self._lock:
             if self._state is not _S.PLANNED:
                 raise UsageError(f"already initiated: upload ID {self._upload_id}")
@@ -333,7 +333,7 @@ class UploadSession:
         return self._ledger.row(number)
 
     def list_parts(self) -> list[PartInfo]:
-        """ListParts, every page (SPEC §2.14): what the server holds for this upload."""
+        """ListParts, every page (docs/PROTOCOL.md §2.14): what the server holds for this upload."""
         return list_all_parts(self._calls, self.bucket, self.key, self._require_upload_id())
 
     def complete(self) -> Receipt:
@@ -503,7 +503,7 @@ class UploadSession:
         self._observers.emit(Notice(f"initiated upload ID {result.upload_id}"))
 
     def _reconcile(self) -> None:
-        """ListParts is the truth (DESIGN §3): note what the server holds, to re-check it."""
+        """ListParts is the truth (docs/ARCHITECTURE.md §3): note what the server holds, to re-check it."""
         upload_id = self._require_upload_id()
         try:
             parts = list_all_parts(self._calls, self.bucket, self.key, upload_id)
