@@ -51,7 +51,7 @@ checks() {  # lint, format, types, layering: the gates every change passes
   "$VENV/bin/ruff" format --check ossnb tests benchmarks
   echo "== mypy --strict ossnb" >&2
   "$VENV/bin/mypy"
-  echo "== import-linter (layers of DESIGN.md section 1)" >&2
+  echo "== import-linter (layers of docs/ARCHITECTURE.md §1)" >&2
   "$VENV/bin/lint-imports" --no-cache
 }
 

@@ -7,9 +7,9 @@ Each builds its client first, then measures only the upload of ``job.path`` to
   part's ETag and CRC-64, the combined CRC-64 at Complete, and HEADs the object. It keeps
   a checkpoint file (like oss2's store) in the job's scratch folder.
 * ``oss2``: ``oss2.resumable_upload`` on ``Bucket(enable_crc=True)`` (AuthV4), with a
-  ``ResumableStore`` in the scratch folder (SPEC §6.1).
+  ``ResumableStore`` in the scratch folder (docs/PROTOCOL.md §6.1).
 * ``oss-v2``: ``client.uploader(part_size=, parallel_num=).upload_file`` with the CRC-64
-  check on, its default (SPEC §6.2).
+  check on, its default (docs/PROTOCOL.md §6.2).
 """
 
 from __future__ import annotations

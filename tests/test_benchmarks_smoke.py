@@ -6,6 +6,7 @@ Correctness only (the timing is ``python benchmarks/run.py``'s business, on dema
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,25 @@ def test_benchmark_runs_every_contender_and_checks_bytes(tmp_path: Path) -> None
     assert "widget" in data and ("cost_percent" in data["widget"] or "skipped" in data["widget"])
     assert done.stdout.strip().splitlines()[-1].startswith("ossnb ")
     assert not list(tmp_path.glob("ossnb-bench-*")), "the temporary folder was not removed"
+
+
+def test_primitives_reports_every_figure() -> None:
+    """``python -m benchmarks.primitives`` (docs/ARCHITECTURE.md §5.1) runs, checks the CRC-64
+    check value with both libraries, and prints a positive figure for every row."""
+    command = [sys.executable, "-m", "benchmarks.primitives", "--mib", "1", "--runs", "1"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = {}
+    for line in done.stdout.splitlines():
+        match = re.match(r"^(.*?)\s{2,}([\d.]+) (MiB/s|µs a part)", line)
+        assert match, line
+        figures[match[1].strip()] = float(match[2])
+    assert set(figures) == {
+        "MD5, one thread",
+        "MD5, two threads at once",
+        "CRC-64/XZ, fastcrc",
+        "CRC-64/XZ, crcmod (SDKs)",
+        "combine, ossnb",
+        "combine, oss2",
+    }, done.stdout
+    assert all(value > 0 for value in figures.values()), figures

@@ -1,5 +1,5 @@
-"""Unit tests of the core helpers: checksums (SPEC §3.3, §3.4), part planning (SPEC §3.1,
-§6.4) and error mapping (SPEC §4)."""
+"""Unit tests of the core helpers: checksums (docs/PROTOCOL.md §3.3, §3.4), part planning (docs/PROTOCOL.md §3.1,
+§6.4) and error mapping (docs/PROTOCOL.md §4)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """oss2 2.19.1, unchanged, against a running ``ossnb serve`` (V1 ``Auth`` and V4 ``AuthV4``).
 
-The official SDK is the test of fidelity (DESIGN §4): every call here is one a user
+The official SDK is the test of fidelity (docs/ARCHITECTURE.md §4): every call here is one a user
 would make against real OSS, and every error is asserted as oss2's own exception.
 """
 

@@ -1,5 +1,5 @@
 """The protocol core does no I/O: it imports only pure standard-library modules and its
-two checksum/XML libraries (DESIGN.md section 1). import-linter checks the package
+two checksum/XML libraries (docs/ARCHITECTURE.md §1). import-linter checks the package
 layers; this test checks what the core may use from outside the package."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Response documents of SPEC §2 parsed into models; encoding-type=url; malformed documents;
+"""Response documents of docs/PROTOCOL.md §2 parsed into models; encoding-type=url; malformed documents;
 round trips of the Complete body, url-encoded keys and the scalar codecs."""
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ def ok(body: bytes) -> Response:
 
 
 def osskey(text: str) -> str:
-    """How OSS url-encodes a name for encoding-type=url (SPEC §1.5)."""
+    """How OSS url-encodes a name for encoding-type=url (docs/PROTOCOL.md §1.5)."""
     return quote(text, safe="")
 
 
-# ------------------------------------------------------------------ SPEC sample documents
+# ------------------------------------------------------------------ docs/PROTOCOL.md §2 sample documents
 
 SPEC_LIST_OBJECTS = b"""<ListBucketResult>
     <Name>B</Name>

@@ -1,4 +1,4 @@
-"""Request building and result parsing of every operation (SPEC §2), without a network."""
+"""Request building and result parsing of every operation (docs/PROTOCOL.md §2), without a network."""
 
 from __future__ import annotations
 

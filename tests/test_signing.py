@@ -1,4 +1,4 @@
-"""Signing: the SPEC §5.3 vectors byte for byte, verify() round trips and rejections, secrets."""
+"""Signing: the docs/PROTOCOL.md §5.3 vectors byte for byte, verify() round trips and rejections, secrets."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ SCOPE = "20240115/cn-hangzhou/oss/aliyun_v4_request"
 
 
 def url(request: Request) -> str:
-    """The virtual-hosted URL a client would send (SPEC §1.1)."""
+    """The virtual-hosted URL a client would send (docs/PROTOCOL.md §1.1)."""
     query = encode_query(request.query)
     return f"http://{HOST}{request.virtual_path}" + (f"?{query}" if query else "")
 
@@ -85,7 +85,7 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-# --- SPEC §5.3 vectors ------------------------------------------------------------------
+# --- docs/PROTOCOL.md §5.3 vectors ------------------------------------------------------------------
 
 
 def test_v4_1_upload_part_header() -> None:

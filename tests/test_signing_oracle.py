@@ -3,8 +3,8 @@
 Random requests (odd keys, query names and values, metadata headers, optional
 Content-Type/Content-MD5, optional STS token) are signed by ossnb and by
 ``alibabacloud_oss_v2`` (SignerV1/SignerV4, header and presigned) and ``oss2``
-(Auth V1 and AuthV4, clocks patched as SPEC §5.3 describes). The SDK's output is then
-rebuilt into a :class:`Request` the way the emulator receives it (SPEC §1.1) and must
+(Auth V1 and AuthV4, clocks patched as docs/PROTOCOL.md §5.3 describes). The SDK's output is then
+rebuilt into a :class:`Request` the way the emulator receives it (docs/PROTOCOL.md §1.1) and must
 pass :func:`verify`.
 """
 
@@ -176,7 +176,7 @@ def sdk_url(case: Case, quote_key_slash: bool = False) -> str:
 
 
 def received(case: Case, url: str, headers: Any) -> Request:
-    """What the emulator builds from a request line and headers (SPEC §1.1)."""
+    """What the emulator builds from a request line and headers (docs/PROTOCOL.md §1.1)."""
     parts = urlsplit(url)
     pairs = []
     for item in parts.query.split("&") if parts.query else ():

@@ -1,7 +1,7 @@
 """A session on a terminal: a tqdm bar and notes driven from the main thread, and tables.
 
 Workers only put events on a queue; the main thread polls the session ten times a
-second, prints the notes and moves the bar (DESIGN §2: never print from a worker).
+second, prints the notes and moves the bar (docs/ARCHITECTURE.md §2: never print from a worker).
 """
 
 from __future__ import annotations

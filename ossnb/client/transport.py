@@ -6,7 +6,7 @@ its cancel event until the server moved or the timeout fired. Here every socket 
 wrapped so that the request thread records which connection it is using, and one
 watcher thread shuts that socket down as soon as the request's event is set; the
 blocked call then fails at once and :class:`~ossnb.client.client.Client` reports
-:class:`~ossnb.protocol.errors.Cancelled` (DESIGN §2: in-flight requests are closed).
+:class:`~ossnb.protocol.errors.Cancelled` (docs/ARCHITECTURE.md §2: in-flight requests are closed).
 
 Built on public ``httpcore`` API (``ConnectionPool(network_backend=...)``); httpx's own
 ``HTTPTransport`` does not take a network backend, so this is its ~30-line equivalent.

@@ -1,4 +1,4 @@
-"""The local OSS-compatible emulator: ossnb's embedded default backend (DESIGN §4).
+"""The local OSS-compatible emulator: ossnb's embedded default backend (docs/ARCHITECTURE.md §4).
 
 ::
 

@@ -1,10 +1,10 @@
 """HTTP routing: raw request → addressing → signature check → operation → :class:`Reply`.
 
-SPEC §1.1: virtual-hosted iff the Host (without port) ends with ``.<base domain>``,
+docs/PROTOCOL.md §1.1: virtual-hosted iff the Host (without port) ends with ``.<base domain>``,
 else path-style; the bucket is split from the key on the *raw* path, then the key is
 percent-decoded; the query is decoded with ``unquote_plus``. Every request is
-verified with :func:`ossnb.protocol.signing.verify` (SPEC §5). Errors become the
-``<Error>`` document of SPEC §4.1 (HEAD: ``x-oss-err``); anything unexpected is a
+verified with :func:`ossnb.protocol.signing.verify` (docs/PROTOCOL.md §5). Errors become the
+``<Error>`` document of docs/PROTOCOL.md §4.1 (HEAD: ``x-oss-err``); anything unexpected is a
 logged ``InternalError``, never a dropped connection.
 """
 
@@ -168,7 +168,7 @@ class App:
     def error_reply(
         self, exc: errors.ServiceError, request_id: str, host: str, head: bool = False
     ) -> Reply:
-        """The SPEC §4.1 error document; for HEAD no body but ``x-oss-err`` (SPEC §2.5)."""
+        """The docs/PROTOCOL.md §4.1 error document; for HEAD no body but ``x-oss-err`` (docs/PROTOCOL.md §2.5)."""
         document = responses.error_document(exc, request_id, host)
         headers = {"Content-Type": "application/xml"}
         if exc.ec:
@@ -179,7 +179,7 @@ class App:
         return Reply(exc.status, headers, document)
 
     def _address(self, path: str, host: str) -> tuple[str | None, str | None, bool]:
-        """``(bucket, key, virtual)`` from the raw path and the Host header (SPEC §1.1)."""
+        """``(bucket, key, virtual)`` from the raw path and the Host header (docs/PROTOCOL.md §1.1)."""
         name = host.lower()
         name = "" if name.startswith("[") else name.rsplit(":", 1)[0] if ":" in name else name
         virtual = next(

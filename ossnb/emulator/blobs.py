@@ -1,4 +1,4 @@
-"""Blob files: object and part bytes, named by generated ids, never by key (DESIGN §4).
+"""Blob files: object and part bytes, named by generated ids, never by key (docs/ARCHITECTURE.md §4).
 
 A body is streamed into ``tmp/<random>`` while MD5 and CRC-64 are computed chunk by
 chunk, then renamed to ``blobs/<id[:2]>/<id>``. Readers pin the blobs they stream
@@ -45,7 +45,7 @@ class Blob:
 
     @property
     def etag(self) -> str:
-        """Quoted upper-case MD5 (SPEC §3.3)."""
+        """Quoted upper-case MD5 (docs/PROTOCOL.md §3.3)."""
         return f'"{self.md5_hex}"'
 
 

@@ -121,7 +121,7 @@ class Call:
     fault: Fault | None = None
 
     def param(self, name: str) -> str:
-        """A query parameter's value; ``""`` when absent or empty (SPEC §1.1)."""
+        """A query parameter's value; ``""`` when absent or empty (docs/PROTOCOL.md §1.1)."""
         return self.params.get(name, "")
 
     def header(self, name: str) -> str | None:
@@ -133,7 +133,7 @@ class Call:
 
     @property
     def url_encoding(self) -> bool:
-        """Whether ``encoding-type=url`` was asked for (SPEC §1.5)."""
+        """Whether ``encoding-type=url`` was asked for (docs/PROTOCOL.md §1.5)."""
         value = self.param("encoding-type")
         if value not in ("", "url"):
             raise errors.InvalidArgument(
@@ -143,7 +143,7 @@ class Call:
         return value == "url"
 
     def small_body(self, limit: int = MAX_XML_BYTES) -> bytes:
-        """Read a small body (XML or nothing) and check its ``Content-MD5`` (SPEC §3.5)."""
+        """Read a small body (XML or nothing) and check its ``Content-MD5`` (docs/PROTOCOL.md §3.5)."""
         expected = content_md5(self.header("content-md5"))
         data = self.body.read_all(limit) if self.body.present else b""
         if expected is not None and hashlib.md5(data, usedforsecurity=False).digest() != expected:

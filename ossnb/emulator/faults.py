@@ -1,4 +1,4 @@
-"""Fault injection for tests and teaching (DESIGN §4). Off unless a fault is added.
+"""Fault injection for tests and teaching (docs/ARCHITECTURE.md §4). Off unless a fault is added.
 
 A :class:`Fault` fires on the ``nth`` matching request of an operation (``"UploadPart"``,
 ``"*"`` for any) and on the ``times - 1`` matching requests after it. Actions:

@@ -1,4 +1,4 @@
-"""Service, bucket and object operations (SPEC §2.1-2.7): a :class:`Call` in, a :class:`Reply` out."""
+"""Service, bucket and object operations (docs/PROTOCOL.md §2.1-2.7): a :class:`Call` in, a :class:`Reply` out."""
 
 from __future__ import annotations
 
@@ -84,14 +84,14 @@ def storage_class(call: Call) -> str:
 
 
 def stored_headers(call: Call) -> dict[str, str]:
-    """The request headers an object keeps (SPEC §2.3, §2.8): content headers, meta, SSE."""
+    """The request headers an object keeps (docs/PROTOCOL.md §2.3, §2.8): content headers, meta, SSE."""
     kept = {n: v for n, v in call.headers.items() if n in _KEPT or n.startswith("x-oss-meta-")}
     kept.setdefault("content-type", "application/octet-stream")
     return kept
 
 
 def object_headers(info: ObjectInfo) -> dict[str, str]:
-    """Headers of GetObject/HeadObject (SPEC §2.4, §2.5)."""
+    """Headers of GetObject/HeadObject (docs/PROTOCOL.md §2.4, §2.5)."""
     out = {
         "Content-Type": "application/octet-stream",
         "ETag": info.etag,
@@ -200,7 +200,7 @@ def delete_bucket(call: Call) -> Reply:
 
 
 def put_object(call: Call) -> Reply:
-    """PutObject (SPEC §2.3): checks before the body is read, then stream, hash, verify."""
+    """PutObject (docs/PROTOCOL.md §2.3): checks before the body is read, then stream, hash, verify."""
     if call.header("x-oss-copy-source") is not None:
         raise errors.NotImplemented("CopyObject is not implemented by the ossnb emulator.")
     store = call.store
@@ -220,7 +220,7 @@ def put_object(call: Call) -> Reply:
 
 
 def get_object(call: Call) -> Reply:
-    """GetObject/HeadObject/GetObjectMeta (SPEC §2.4, §2.5): conditions, OSS range quirk, streaming."""
+    """GetObject/HeadObject/GetObjectMeta (docs/PROTOCOL.md §2.4, §2.5): conditions, OSS range quirk, streaming."""
     call.small_body()
     head = call.method == "HEAD"
     reader = None if head else call.store.open_object(call.bucket, call.key)
@@ -270,7 +270,7 @@ def _untoken(token: str) -> str:
 
 
 def list_objects(call: Call) -> Reply:
-    """ListObjects (``marker``) and ListObjectsV2 (``list-type=2``) (SPEC §2.7)."""
+    """ListObjects (``marker``) and ListObjectsV2 (``list-type=2``) (docs/PROTOCOL.md §2.7)."""
     call.small_body()
     v2 = call.param("list-type") == "2"
     url = call.url_encoding

@@ -1,6 +1,6 @@
 """Paging with prefix, delimiter and markers, shared by object and upload listings.
 
-SPEC §2.7 and §2.13: entries in UTF-8 byte order (code-point order for ``str``), only
+docs/PROTOCOL.md §2.7 and §2.13: entries in UTF-8 byte order (code-point order for ``str``), only
 those under ``prefix``; with a delimiter, names holding it after the prefix roll up
 into one common prefix; ``limit`` bounds entries and prefixes together.
 """

@@ -1,4 +1,4 @@
-"""Multipart-upload operations (SPEC §2.8-2.14): a :class:`Call` in, a :class:`Reply` out."""
+"""Multipart-upload operations (docs/PROTOCOL.md §2.8-2.14): a :class:`Call` in, a :class:`Reply` out."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ _COPY_CHUNK = 1 << 20
 
 
 def initiate_upload(call: Call) -> Reply:
-    """InitiateMultipartUpload: the request's headers become the object's (SPEC §2.8)."""
+    """InitiateMultipartUpload: the request's headers become the object's (docs/PROTOCOL.md §2.8)."""
     url = call.url_encoding
     call.small_body()
     klass, kept = storage_class(call), stored_headers(call)
@@ -50,7 +50,7 @@ def _part_number(call: Call) -> int:
 
 
 def upload_part(call: Call) -> Reply:
-    """UploadPart, or UploadPartCopy with ``x-oss-copy-source`` (SPEC §2.9, §2.10).
+    """UploadPart, or UploadPartCopy with ``x-oss-copy-source`` (docs/PROTOCOL.md §2.9, §2.10).
 
     The cheap checks (part number, declared size, upload exists) come before the body
     is read; a re-uploaded number replaces the earlier part.
@@ -154,7 +154,7 @@ def _listed_parts(body: bytes) -> list[tuple[int, str]]:
 
 
 def complete_upload(call: Call) -> Reply:
-    """CompleteMultipartUpload, checks in the order of SPEC §2.11."""
+    """CompleteMultipartUpload, checks in the order of docs/PROTOCOL.md §2.11."""
     url = call.url_encoding
     upload = call.store.upload(call.bucket, call.key, call.param("uploadId"))
     body = call.small_body()
@@ -187,7 +187,7 @@ def abort_upload(call: Call) -> Reply:
 
 
 def list_parts(call: Call) -> Reply:
-    """ListParts: pages by ``part-number-marker``/``max-parts`` (SPEC §2.14)."""
+    """ListParts: pages by ``part-number-marker``/``max-parts`` (docs/PROTOCOL.md §2.14)."""
     url = call.url_encoding
     call.small_body()
     upload = call.store.upload(call.bucket, call.key, call.param("uploadId"))
@@ -201,7 +201,7 @@ def list_parts(call: Call) -> Reply:
 
 
 def list_uploads(call: Call) -> Reply:
-    """ListMultipartUploads: (key, upload ID) order, both markers, delimiter (SPEC §2.13)."""
+    """ListMultipartUploads: (key, upload ID) order, both markers, delimiter (docs/PROTOCOL.md §2.13)."""
     url = call.url_encoding
     call.small_body()
     prefix, delimiter = call.param("prefix"), call.param("delimiter")

@@ -1,4 +1,4 @@
-"""What the emulator stores, as values and SQLite rows (DESIGN §4).
+"""What the emulator stores, as values and SQLite rows (docs/ARCHITECTURE.md §4).
 
 The schema, the frozen records handed out by :class:`~.store.Store`, the pinned
 :class:`ObjectReader`, and the row helpers every transaction shares.

@@ -1,4 +1,4 @@
-"""XML documents the emulator answers with (SPEC §2 shapes, §1.5 conventions, §4.1 errors).
+"""XML documents the emulator answers with (docs/PROTOCOL.md §2 shapes, §1.5 conventions, §4.1 errors).
 
 No namespace on any root; timestamps end in ``.000Z``; ETags are quoted upper-case;
 with ``encoding-type=url`` every name-like field is percent-encoded.
@@ -49,7 +49,7 @@ def _owner() -> ET.Element:
 
 
 def error_document(exc: errors.ServiceError, request_id: str, host_id: str) -> bytes:
-    """The ``<Error>`` document of SPEC §4.1, extra elements before ``EC``."""
+    """The ``<Error>`` document of docs/PROTOCOL.md §4.1, extra elements before ``EC``."""
     children = [
         _t("Code", exc.error_code),
         _t("Message", exc.message),
@@ -66,7 +66,7 @@ def error_document(exc: errors.ServiceError, request_id: str, host_id: str) -> b
 
 
 def bucket_info(info: BucketInfo, endpoint: str) -> bytes:
-    """GetBucketInfo (SPEC §2.2): every element oss2 requires."""
+    """GetBucketInfo (docs/PROTOCOL.md §2.2): every element oss2 requires."""
     bucket = element(
         "Bucket",
         children=[
@@ -154,7 +154,7 @@ def list_objects(
     next_token: str = "",
     owner: bool = False,
 ) -> bytes:
-    """ListObjects (V1, ``marker``) or ListObjectsV2 (``list-type=2``) result (SPEC §2.7)."""
+    """ListObjects (V1, ``marker``) or ListObjectsV2 (``list-type=2``) result (docs/PROTOCOL.md §2.7)."""
     children = [_t("Name", bucket), _t("Prefix", prefix, url)]
     if v2:
         if start_after:
@@ -217,7 +217,7 @@ def list_parts(
     truncated: bool,
     url: bool,
 ) -> bytes:
-    """ListParts (SPEC §2.14): ``NextPartNumberMarker`` always, ``HashCrc64ecma`` per part."""
+    """ListParts (docs/PROTOCOL.md §2.14): ``NextPartNumberMarker`` always, ``HashCrc64ecma`` per part."""
     children = [
         *_encoding(url),
         _t("Bucket", upload.bucket),
@@ -256,7 +256,7 @@ def list_uploads(
     max_uploads: int,
     url: bool,
 ) -> bytes:
-    """ListMultipartUploads (SPEC §2.13), element order as real OSS sends it."""
+    """ListMultipartUploads (docs/PROTOCOL.md §2.13), element order as real OSS sends it."""
     last_id = "" if page.last_is_prefix or not page.entries else page.entries[-1][1].upload_id
     children = [
         *_encoding(url),

@@ -1,6 +1,6 @@
 """Pure OSS rules the emulator applies: names, ranges, formats (no I/O, no state).
 
-Names follow SPEC §3.1; ranges follow the OSS quirk of SPEC §2.4; formats SPEC §1.4.
+Names follow docs/PROTOCOL.md §3.1; ranges follow the OSS quirk of docs/PROTOCOL.md §2.4; formats docs/PROTOCOL.md §1.4.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def check_bucket_name(name: str) -> None:
 def check_key(key: str) -> None:
     """``InvalidObjectName`` for keys OSS (or this emulator, for safety) refuses.
 
-    SPEC §3.1: 1-1023 UTF-8 bytes, not starting with ``/`` or ``\\``. Like the client,
+    docs/PROTOCOL.md §3.1: 1-1023 UTF-8 bytes, not starting with ``/`` or ``\\``. Like the client,
     the emulator also refuses control characters, and ``..`` path segments: keys never
     become file paths here, but such names are the usual payload of path-traversal
     attempts.
@@ -56,7 +56,7 @@ def check_key(key: str) -> None:
 
 
 def content_md5(value: str | None) -> bytes | None:
-    """Decode a ``Content-MD5`` header to 16 bytes; ``InvalidDigest`` if it is not one (SPEC §3.5)."""
+    """Decode a ``Content-MD5`` header to 16 bytes; ``InvalidDigest`` if it is not one (docs/PROTOCOL.md §3.5)."""
     if value is None:
         return None
     try:
@@ -86,7 +86,7 @@ class ByteRange:
 
 
 def resolve_range(header: str | None, size: int, standard: bool) -> ByteRange | None:
-    """The slice a ``Range`` header asks for, or ``None`` for the whole object (SPEC §2.4).
+    """The slice a ``Range`` header asks for, or ``None`` for the whole object (docs/PROTOCOL.md §2.4).
 
     Only the first range of a list is honoured. Without ``standard`` behaviour OSS
     ignores malformed or unsatisfiable ranges (whole object, 200); with it, a start
@@ -127,7 +127,7 @@ def _unsatisfiable(header: str, size: int, standard: bool) -> ByteRange | None:
 
 
 def http_date(ts: float | None = None) -> str:
-    """RFC 1123 date with a two-digit day and ``GMT`` (SPEC §1.4)."""
+    """RFC 1123 date with a two-digit day and ``GMT`` (docs/PROTOCOL.md §1.4)."""
     return email.utils.formatdate(time.time() if ts is None else ts, usegmt=True)
 
 
@@ -142,10 +142,10 @@ def parse_http_date(value: str | None) -> float | None:
 
 
 def iso8601(ts: float) -> str:
-    """XML timestamp with the ``.000Z`` fraction oss2 insists on (SPEC §1.4)."""
+    """XML timestamp with the ``.000Z`` fraction oss2 insists on (docs/PROTOCOL.md §1.4)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(int(ts)))
 
 
 def url_encode(text: str) -> str:
-    """``encoding-type=url`` form: every byte but ``A-Za-z0-9-_.~`` as upper-case ``%XX`` (SPEC §1.5)."""
+    """``encoding-type=url`` form: every byte but ``A-Za-z0-9-_.~`` as upper-case ``%XX`` (docs/PROTOCOL.md §1.5)."""
     return quote(text, safe="")

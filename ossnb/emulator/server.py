@@ -1,4 +1,4 @@
-"""The socket side: stdlib ``ThreadingHTTPServer``, HTTP/1.1 keep-alive (DESIGN §5).
+"""The socket side: stdlib ``ThreadingHTTPServer``, HTTP/1.1 keep-alive (docs/ARCHITECTURE.md §5).
 
 Request bodies are framed here (``Content-Length`` or chunked, bounded as they
 arrive) and read in 1 MiB pieces into a reused buffer; object bytes go out with

@@ -1,6 +1,6 @@
 """Emulator state and OSS rules over SQLite metadata and blob files (no HTTP).
 
-DESIGN §4: metadata in ``meta.sqlite3`` (WAL, one transaction per state change),
+docs/ARCHITECTURE.md §4: metadata in ``meta.sqlite3`` (WAL, one transaction per state change),
 bytes in blob files named by generated ids. A completed multipart object is a
 manifest of its part blobs, so Complete is O(parts). Blobs that lose their owner
 (overwrite, delete, abort, unlisted parts) are deleted after the commit; a crash in
@@ -57,7 +57,7 @@ _BATCH = 500
 
 
 class Store:
-    """Buckets, objects and multipart uploads with OSS semantics (SPEC §2, §3)."""
+    """Buckets, objects and multipart uploads with OSS semantics (docs/PROTOCOL.md §2, §3)."""
 
     def __init__(
         self,
@@ -114,7 +114,7 @@ class Store:
             refs.update(blob_id for blob_id, _ in json.loads(str(manifest)))
         return refs
 
-    # -- buckets (SPEC §2.1, §2.2) ------------------------------------------------
+    # -- buckets (docs/PROTOCOL.md §2.1, §2.2) ------------------------------------------------
 
     def create_bucket(
         self,
@@ -157,7 +157,7 @@ class Store:
                 raise errors.BucketNotEmpty(details={"BucketName": name})
             db.execute("DELETE FROM buckets WHERE name=?", (name,))
 
-    # -- objects (SPEC §2.3-2.7) --------------------------------------------------
+    # -- objects (docs/PROTOCOL.md §2.3-2.7) --------------------------------------------------
 
     def put_object(
         self,
@@ -252,7 +252,7 @@ class Store:
 
         return paginate(scan, prefix=prefix, delimiter=delimiter, after=after, limit=limit)
 
-    # -- multipart (SPEC §2.8-2.14) -----------------------------------------------
+    # -- multipart (docs/PROTOCOL.md §2.8-2.14) -----------------------------------------------
 
     def initiate(
         self, bucket: str, key: str, *, headers: Mapping[str, str], storage_class: str = "Standard"
@@ -332,7 +332,7 @@ class Store:
         extra_headers: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         """Complete an upload from ``listed`` ``(number, etag)`` pairs, or from all its parts
-        when ``listed`` is ``None`` (``x-oss-complete-all``). Checks follow SPEC §2.11 steps 3-6.
+        when ``listed`` is ``None`` (``x-oss-complete-all``). Checks follow docs/PROTOCOL.md §2.11 steps 3-6.
         """
         if listed is not None:
             numbers = [n for n, _ in listed]
@@ -415,7 +415,7 @@ class Store:
         upload_id_marker: str = "",
         limit: int = 1000,
     ) -> Page[UploadInfo]:
-        """Uploads ordered by (key, upload ID), after the markers (SPEC §2.13)."""
+        """Uploads ordered by (key, upload ID), after the markers (docs/PROTOCOL.md §2.13)."""
         self.bucket(bucket)
 
         def scan_from(key: str, upload_id: str) -> Iterator[tuple[str, UploadInfo]]:

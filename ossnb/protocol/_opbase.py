@@ -46,7 +46,7 @@ MAX_LIST_PAGE = 1000
 
 
 class Operation(ABC, Generic[T]):
-    """One OSS API call: inputs as dataclass fields, no I/O (DESIGN §1).
+    """One OSS API call: inputs as dataclass fields, no I/O (docs/ARCHITECTURE.md §1).
 
     ``to_request()`` builds the :class:`Request`; ``parse()`` turns a *successful*
     response into ``T`` (error statuses go through ``errors.error_from_response``).
@@ -69,7 +69,7 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 
 
 def validate_bucket_name(name: str) -> str:
-    """Return ``name`` if it is a valid bucket name (SPEC §3.1), else raise :class:`UsageError`."""
+    """Return ``name`` if it is a valid bucket name (docs/PROTOCOL.md §3.1), else raise :class:`UsageError`."""
     rule = "3-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
     if not isinstance(name, str) or not 3 <= len(name) <= 63:
         size = len(name) if isinstance(name, str) else "not a string"
@@ -82,7 +82,7 @@ def validate_bucket_name(name: str) -> str:
 def validate_key(key: str, *, allow_control_chars: bool = False) -> str:
     """Return ``key`` if it is a valid object key, else raise :class:`UsageError`.
 
-    OSS rules (SPEC §3.1): 1-1023 UTF-8 bytes, not starting with ``/`` or ``\\``. ossnb
+    OSS rules (docs/PROTOCOL.md §3.1): 1-1023 UTF-8 bytes, not starting with ``/`` or ``\\``. ossnb
     also refuses control characters unless ``allow_control_chars`` (OSS stores them).
     """
     if not isinstance(key, str) or not key:
@@ -111,11 +111,13 @@ def validate_key(key: str, *, allow_control_chars: bool = False) -> str:
 
 
 def validate_part_number(number: int) -> int:
-    """Return ``number`` if it is within 1..10000 (SPEC §3.1), else raise :class:`UsageError`."""
+    """Return ``number`` if it is within 1..10000 (docs/PROTOCOL.md §3.1), else raise :class:`UsageError`."""
     if isinstance(number, bool) or not isinstance(number, int):
         raise UsageError(f"part number must be an int, got {number!r}")
     if not 1 <= number <= MAX_PART_NUMBER:
-        raise UsageError(f"part number {number} is outside 1..{MAX_PART_NUMBER} (SPEC 3.1)")
+        raise UsageError(
+            f"part number {number} is outside 1..{MAX_PART_NUMBER} (docs/PROTOCOL.md §3.1)"
+        )
     return number
 
 
@@ -129,7 +131,7 @@ def validate_upload_id(upload_id: str) -> str:
 
 
 def validate_page_size(name: str, value: int | None) -> int | None:
-    """``max-keys`` / ``max-uploads`` / ``max-parts``: ``None`` or 1..1000 (SPEC §3.1)."""
+    """``max-keys`` / ``max-uploads`` / ``max-parts``: ``None`` or 1..1000 (docs/PROTOCOL.md §3.1)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIST_PAGE:
@@ -138,7 +140,7 @@ def validate_page_size(name: str, value: int | None) -> int | None:
 
 
 def validate_content_md5(value: str | None) -> str | None:
-    """A caller-supplied ``Content-MD5``: base64 of 16 bytes (SPEC §3.5)."""
+    """A caller-supplied ``Content-MD5``: base64 of 16 bytes (docs/PROTOCOL.md §3.5)."""
     if value is None:
         return None
     try:
@@ -176,7 +178,7 @@ def _check_header_value(name: str, value: str) -> None:
 def object_headers(
     metadata: Mapping[str, str], headers: Mapping[str, str], forbid_overwrite: bool
 ) -> dict[str, str]:
-    """Extra headers, ``x-oss-meta-*`` and ``x-oss-forbid-overwrite``, validated (SPEC §2.3)."""
+    """Extra headers, ``x-oss-meta-*`` and ``x-oss-forbid-overwrite``, validated (docs/PROTOCOL.md §2.3)."""
     out: dict[str, str] = {}
     for raw_name, value in headers.items():
         name = raw_name.lower()
@@ -248,7 +250,7 @@ _CONTENT_TYPES = {
 
 
 def guess_content_type(key: str, default: str = "application/octet-stream") -> str:
-    """Content-Type from the key's suffix, as v2 does for PutObject/Initiate (SPEC §1.2).
+    """Content-Type from the key's suffix, as v2 does for PutObject/Initiate (docs/PROTOCOL.md §1.2).
 
     A fixed table, not :mod:`mimetypes` (which reads system files and varies by machine).
     """
@@ -266,7 +268,7 @@ _DIGITS = re.compile(r"^[0-9]+$")
 
 
 def parse_timestamp(text: str) -> datetime:
-    """``2024-01-15T08:30:00.000Z`` → aware UTC datetime (SPEC §1.4); ``ValueError`` if not."""
+    """``2024-01-15T08:30:00.000Z`` → aware UTC datetime (docs/PROTOCOL.md §1.4); ``ValueError`` if not."""
     match = _TIMESTAMP.match(text.strip())
     if not match:
         raise ValueError(f"not an OSS timestamp: {text!r}")
@@ -293,12 +295,12 @@ def parse_http_date(text: str) -> datetime:
 
 
 def format_http_date(when: datetime) -> str:
-    """Aware datetime → ``Wdy, DD Mon YYYY HH:MM:SS GMT`` (SPEC §1.4)."""
+    """Aware datetime → ``Wdy, DD Mon YYYY HH:MM:SS GMT`` (docs/PROTOCOL.md §1.4)."""
     return format_datetime(when.astimezone(timezone.utc), usegmt=True)
 
 
 def parse_crc64(text: str) -> int:
-    """An unsigned 64-bit decimal CRC (SPEC §3.4) → int; ``ValueError`` if not one."""
+    """An unsigned 64-bit decimal CRC (docs/PROTOCOL.md §3.4) → int; ``ValueError`` if not one."""
     value = text.strip()
     if not _DIGITS.match(value) or len(value) > 20 or int(value) >= 1 << 64:
         raise ValueError(f"not a CRC-64 value: {text!r}")
@@ -325,7 +327,7 @@ def header(response: Response, name: str, where: str) -> str:
 
 
 def crc_header(response: Response, where: str) -> int | None:
-    """``x-oss-hash-crc64ecma`` as int, ``None`` when absent (SPEC §3.4)."""
+    """``x-oss-hash-crc64ecma`` as int, ``None`` when absent (docs/PROTOCOL.md §3.4)."""
     value = response.header("x-oss-hash-crc64ecma")
     if value is None or value == "":
         return None
@@ -336,7 +338,7 @@ def crc_header(response: Response, where: str) -> int | None:
 
 
 class Doc:
-    """An XML element read with the error messages OSS callers need (SPEC §1.5).
+    """An XML element read with the error messages OSS callers need (docs/PROTOCOL.md §1.5).
 
     Missing required elements and bad scalars raise :class:`ResponseError` naming the
     operation and element; ``name()`` url-decodes when the document says
@@ -407,14 +409,14 @@ class Doc:
         return self._count(path, text)
 
     def boolean(self, path: str) -> bool:
-        """A required ``true``/``false`` (exactly, as oss2 insists: SPEC §1.4)."""
+        """A required ``true``/``false`` (exactly, as oss2 insists: docs/PROTOCOL.md §1.4)."""
         text = self.req(path).strip()
         if text not in ("true", "false"):
             raise ResponseError(f"{self.where} response has <{path}>{text}</{path}>, not a boolean")
         return text == "true"
 
     def timestamp(self, path: str) -> datetime:
-        """A required ``YYYY-MM-DDTHH:MM:SS.000Z`` timestamp (SPEC §1.4)."""
+        """A required ``YYYY-MM-DDTHH:MM:SS.000Z`` timestamp (docs/PROTOCOL.md §1.4)."""
         text = self.req(path)
         try:
             return parse_timestamp(text)

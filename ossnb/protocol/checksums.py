@@ -1,7 +1,7 @@
 """Checksums OSS uses: MD5 (ETags, Content-MD5) and CRC-64/XZ (``x-oss-hash-crc64ecma``).
 
 CRC-64 comes from ``fastcrc`` (Rust, releases the GIL). Part CRCs combine into the
-whole object's CRC without rereading data (SPEC §3.4), with zlib's GF(2) method.
+whole object's CRC without rereading data (docs/PROTOCOL.md §3.4), with zlib's GF(2) method.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def normalize_etag(etag: str) -> str:
 def multipart_etag(part_etags: Iterable[str]) -> str:
     """The ETag OSS gives a completed multipart object: MD5 of the concatenated hex part ETags.
 
-    Returns it quoted, ``"<HEX>-<N>"`` (SPEC §3.3).
+    Returns it quoted, ``"<HEX>-<N>"`` (docs/PROTOCOL.md §3.3).
     """
     hexes = [normalize_etag(e) for e in part_etags]
     joined = "".join(hexes).encode("ascii")

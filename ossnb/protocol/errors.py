@@ -15,7 +15,7 @@
     └── UsageError              bad input caught before anything is sent (also a ValueError)
 
 ``error_from_response`` turns an error response into the right class, reading the
-body or, for HEAD requests (no body), the base64 ``x-oss-err`` header (SPEC §2.5).
+body or, for HEAD requests (no body), the base64 ``x-oss-err`` header (docs/PROTOCOL.md §2.5).
 """
 
 from __future__ import annotations

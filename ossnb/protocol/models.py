@@ -1,8 +1,8 @@
 """Typed results of OSS operations: frozen dataclasses, no behaviour beyond small helpers.
 
-Each result mirrors one response of SPEC §2. Values are decoded (keys url-decoded,
+Each result mirrors one response of docs/PROTOCOL.md §2. Values are decoded (keys url-decoded,
 timestamps as aware UTC datetimes, CRC-64 as ``int``); ETags are kept exactly as
-received, quotes included (SPEC §1.4, §3.3), so they can be echoed back to OSS.
+received, quotes included (docs/PROTOCOL.md §1.4, §3.3), so they can be echoed back to OSS.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ _MULTIPART_ETAG = re.compile(r'^\s*"?[0-9A-Fa-f]{32}-(\d+)"?\s*$')
 
 
 def etag_part_count(etag: str) -> int | None:
-    """``N`` for a multipart ETag ``"<hex>-N"`` (SPEC §3.3), else ``None``."""
+    """``N`` for a multipart ETag ``"<hex>-N"`` (docs/PROTOCOL.md §3.3), else ``None``."""
     match = _MULTIPART_ETAG.match(etag)
     return int(match.group(1)) if match else None
 
 
 @dataclass(frozen=True)
 class BucketInfo:
-    """GetBucketInfo (SPEC §2.2)."""
+    """GetBucketInfo (docs/PROTOCOL.md §2.2)."""
 
     name: str
     location: str
@@ -53,7 +53,7 @@ class BucketInfo:
 
 @dataclass(frozen=True)
 class PutObjectResult:
-    """PutObject (SPEC §2.3): the stored object's ETag and CRC-64 (``None`` if not sent)."""
+    """PutObject (docs/PROTOCOL.md §2.3): the stored object's ETag and CRC-64 (``None`` if not sent)."""
 
     etag: str
     crc64: int | None
@@ -63,7 +63,7 @@ class PutObjectResult:
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """An object's metadata from HeadObject / GetObject headers (SPEC §2.4, §2.5).
+    """An object's metadata from HeadObject / GetObject headers (docs/PROTOCOL.md §2.4, §2.5).
 
     ``size`` is the whole object's size, also for a ranged GET. ``metadata`` holds the
     ``x-oss-meta-*`` headers with the prefix removed (names lower-case).
@@ -87,7 +87,7 @@ class ObjectInfo:
 
 @dataclass(frozen=True)
 class GetObjectResult:
-    """GetObject (SPEC §2.4): ``status`` is 200 (whole object) or 206 (the range asked for)."""
+    """GetObject (docs/PROTOCOL.md §2.4): ``status`` is 200 (whole object) or 206 (the range asked for)."""
 
     body: bytes = field(repr=False)
     info: ObjectInfo
@@ -98,7 +98,7 @@ class GetObjectResult:
 
 @dataclass(frozen=True)
 class ObjectSummary:
-    """One ``<Contents>`` entry of ListObjectsV2 (SPEC §2.7)."""
+    """One ``<Contents>`` entry of ListObjectsV2 (docs/PROTOCOL.md §2.7)."""
 
     key: str
     size: int
@@ -110,7 +110,7 @@ class ObjectSummary:
 
 @dataclass(frozen=True)
 class ListObjectsResult:
-    """ListObjectsV2 (SPEC §2.7). ``next_continuation_token`` is ``""`` on the last page."""
+    """ListObjectsV2 (docs/PROTOCOL.md §2.7). ``next_continuation_token`` is ``""`` on the last page."""
 
     objects: list[ObjectSummary]
     common_prefixes: list[str]
@@ -127,7 +127,7 @@ class ListObjectsResult:
 
 @dataclass(frozen=True)
 class InitiateResult:
-    """InitiateMultipartUpload (SPEC §2.8)."""
+    """InitiateMultipartUpload (docs/PROTOCOL.md §2.8)."""
 
     bucket: str
     key: str
@@ -137,7 +137,7 @@ class InitiateResult:
 
 @dataclass(frozen=True)
 class UploadPartResult:
-    """UploadPart / UploadPartCopy (SPEC §2.9, §2.10). ``etag`` as received, quoted."""
+    """UploadPart / UploadPartCopy (docs/PROTOCOL.md §2.9, §2.10). ``etag`` as received, quoted."""
 
     part_number: int
     etag: str
@@ -148,7 +148,7 @@ class UploadPartResult:
 
 @dataclass(frozen=True)
 class CompleteResult:
-    """CompleteMultipartUpload (SPEC §2.11): the object's ``"<hex>-N"`` ETag and CRC-64."""
+    """CompleteMultipartUpload (docs/PROTOCOL.md §2.11): the object's ``"<hex>-N"`` ETag and CRC-64."""
 
     bucket: str
     key: str
@@ -165,7 +165,7 @@ class CompleteResult:
 
 @dataclass(frozen=True)
 class UploadInfo:
-    """One ``<Upload>`` of ListMultipartUploads (SPEC §2.13)."""
+    """One ``<Upload>`` of ListMultipartUploads (docs/PROTOCOL.md §2.13)."""
 
     key: str
     upload_id: str
@@ -175,7 +175,7 @@ class UploadInfo:
 
 @dataclass(frozen=True)
 class ListUploadsResult:
-    """ListMultipartUploads (SPEC §2.13). Markers are ``""`` when absent."""
+    """ListMultipartUploads (docs/PROTOCOL.md §2.13). Markers are ``""`` when absent."""
 
     uploads: list[UploadInfo]
     common_prefixes: list[str]
@@ -192,7 +192,7 @@ class ListUploadsResult:
 
 @dataclass(frozen=True)
 class PartInfo:
-    """One ``<Part>`` of ListParts (SPEC §2.14); ``crc64`` from ``<HashCrc64ecma>``."""
+    """One ``<Part>`` of ListParts (docs/PROTOCOL.md §2.14); ``crc64`` from ``<HashCrc64ecma>``."""
 
     part_number: int
     etag: str
@@ -203,7 +203,7 @@ class PartInfo:
 
 @dataclass(frozen=True)
 class ListPartsResult:
-    """ListParts (SPEC §2.14). Page on with ``part_number_marker=next_part_number_marker``."""
+    """ListParts (docs/PROTOCOL.md §2.14). Page on with ``part_number_marker=next_part_number_marker``."""
 
     bucket: str
     key: str

@@ -1,8 +1,8 @@
-"""Multipart-upload operations (SPEC §2.8-§2.14). Import them from ``operations``.
+"""Multipart-upload operations (docs/PROTOCOL.md §2.8-§2.14). Import them from ``operations``.
 
 Query parameters go out in one fixed order: the sub-resource (``uploads``, ``uploadId``,
 ``partNumber``), then ``encoding-type=url`` where v2 sends it, then the optional
-parameters in field order. OSS does not care about the order (SPEC §2.9).
+parameters in field order. OSS does not care about the order (docs/PROTOCOL.md §2.9).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def _checked_parts(parts: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
 
 
 def complete_body(parts: Sequence[tuple[int, str]]) -> bytes:
-    """The ``<CompleteMultipartUpload>`` document for ``(part_number, etag)`` pairs (SPEC §2.11).
+    """The ``<CompleteMultipartUpload>`` document for ``(part_number, etag)`` pairs (docs/PROTOCOL.md §2.11).
 
     Parts are sorted by number (OSS answers ``InvalidPartOrder`` otherwise) and ETags
     quoted as the SDKs send them; a part listed twice is a :class:`UsageError`.
@@ -112,7 +112,7 @@ def parse_complete_body(body: bytes) -> list[tuple[int, str]]:
 
 @dataclass(frozen=True)
 class InitiateMultipartUpload(Operation[InitiateResult]):
-    """``POST /B/K?uploads&encoding-type=url`` (SPEC §2.8); headers become the object's."""
+    """``POST /B/K?uploads&encoding-type=url`` (docs/PROTOCOL.md §2.8); headers become the object's."""
 
     name: ClassVar[str] = "InitiateMultipartUpload"
     bucket: str
@@ -160,7 +160,7 @@ def _part_result(response: Response, where: str, number: int, etag: str) -> Uplo
 
 @dataclass(frozen=True)
 class UploadPart(Operation[UploadPartResult]):
-    """``PUT /B/K?partNumber=N&uploadId=ID`` with the part's bytes (SPEC §2.9)."""
+    """``PUT /B/K?partNumber=N&uploadId=ID`` with the part's bytes (docs/PROTOCOL.md §2.9)."""
 
     name: ClassVar[str] = "UploadPart"
     bucket: str
@@ -187,7 +187,7 @@ class UploadPart(Operation[UploadPartResult]):
 
 @dataclass(frozen=True)
 class UploadPartCopy(Operation[UploadPartResult]):
-    """A part copied from another object (SPEC §2.10); ``source_range`` is inclusive."""
+    """A part copied from another object (docs/PROTOCOL.md §2.10); ``source_range`` is inclusive."""
 
     name: ClassVar[str] = "UploadPartCopy"
     bucket: str
@@ -229,7 +229,7 @@ class UploadPartCopy(Operation[UploadPartResult]):
 
 @dataclass(frozen=True)
 class CompleteMultipartUpload(Operation[CompleteResult]):
-    """``POST /B/K?uploadId=ID&encoding-type=url`` with the part list (SPEC §2.11).
+    """``POST /B/K?uploadId=ID&encoding-type=url`` with the part list (docs/PROTOCOL.md §2.11).
 
     ``complete_all=True`` sends ``x-oss-complete-all: yes`` and no body: OSS then uses
     every part it holds. ``parts`` are sorted and their ETags quoted.
@@ -246,7 +246,9 @@ class CompleteMultipartUpload(Operation[CompleteResult]):
     def __post_init__(self) -> None:
         _target(self.bucket, self.key, self.upload_id)
         if self.complete_all and self.parts:
-            raise UsageError("give either parts or complete_all=True, not both (SPEC 2.11)")
+            raise UsageError(
+                "give either parts or complete_all=True, not both (docs/PROTOCOL.md §2.11)"
+            )
         if not self.complete_all:
             object.__setattr__(self, "parts", tuple(_checked_parts(self.parts)))
 
@@ -286,7 +288,7 @@ class CompleteMultipartUpload(Operation[CompleteResult]):
 
 @dataclass(frozen=True)
 class AbortMultipartUpload(Operation[None]):
-    """``DELETE /B/K?uploadId=ID`` → 204; the parts are deleted (SPEC §2.12)."""
+    """``DELETE /B/K?uploadId=ID`` → 204; the parts are deleted (docs/PROTOCOL.md §2.12)."""
 
     name: ClassVar[str] = "AbortMultipartUpload"
     bucket: str
@@ -306,7 +308,7 @@ class AbortMultipartUpload(Operation[None]):
 
 @dataclass(frozen=True)
 class ListMultipartUploads(Operation[ListUploadsResult]):
-    """One page of unfinished uploads in a bucket (SPEC §2.13): ``GET /B/?uploads``."""
+    """One page of unfinished uploads in a bucket (docs/PROTOCOL.md §2.13): ``GET /B/?uploads``."""
 
     name: ClassVar[str] = "ListMultipartUploads"
     bucket: str
@@ -362,9 +364,9 @@ class ListMultipartUploads(Operation[ListUploadsResult]):
 
 @dataclass(frozen=True)
 class ListParts(Operation[ListPartsResult]):
-    """One page of an upload's parts (SPEC §2.14): ``GET /B/K?uploadId=ID``.
+    """One page of an upload's parts (docs/PROTOCOL.md §2.14): ``GET /B/K?uploadId=ID``.
 
-    The truth on resume: each part's number, ETag, size and CRC-64 (DESIGN §3).
+    The truth on resume: each part's number, ETag, size and CRC-64 (docs/ARCHITECTURE.md §3).
     """
 
     name: ClassVar[str] = "ListParts"

@@ -1,4 +1,4 @@
-"""Sans-I/O OSS operations: one frozen dataclass per API call (SPEC §2, DESIGN §1).
+"""Sans-I/O OSS operations: one frozen dataclass per API call (docs/PROTOCOL.md §2, docs/ARCHITECTURE.md §1).
 
 ::
 
@@ -7,7 +7,7 @@
     result = op.parse(response)        # PutObjectResult, for a 2xx response
 
 Inputs are validated when the operation is built (:class:`UsageError`); malformed
-answers raise :class:`ResponseError`. Requests follow the v2 SDK (SPEC §6.4): empty-body
+answers raise :class:`ResponseError`. Requests follow the v2 SDK (docs/PROTOCOL.md §6.4): empty-body
 ``Content-MD5`` where v2 sends it, ``encoding-type=url`` on listings and multipart calls,
 Content-Type guessed from the key for PutObject and Initiate. This module is the public
 import point; the multipart calls live in :mod:`ossnb.protocol.multipart`.
@@ -106,7 +106,7 @@ STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"
 
 
 def _md5(body: bytes = b"") -> dict[str, str]:
-    """The ``Content-MD5`` v2 adds to non-data requests (SPEC §1.2)."""
+    """The ``Content-MD5`` v2 adds to non-data requests (docs/PROTOCOL.md §1.2)."""
     return {"content-md5": md5_b64(body)}
 
 
@@ -115,7 +115,7 @@ def _md5(body: bytes = b"") -> dict[str, str]:
 
 @dataclass(frozen=True)
 class PutBucket(Operation[None]):
-    """Create a bucket (SPEC §2.1): ``PUT /B/``, ``x-oss-acl``, optional storage class body."""
+    """Create a bucket (docs/PROTOCOL.md §2.1): ``PUT /B/``, ``x-oss-acl``, optional storage class body."""
 
     name: ClassVar[str] = "PutBucket"
     bucket: str
@@ -169,7 +169,7 @@ class DeleteBucket(Operation[None]):
 
 @dataclass(frozen=True)
 class GetBucketInfo(Operation[BucketInfo]):
-    """``GET /B/?bucketInfo`` (SPEC §2.2)."""
+    """``GET /B/?bucketInfo`` (docs/PROTOCOL.md §2.2)."""
 
     name: ClassVar[str] = "GetBucketInfo"
     bucket: str
@@ -210,7 +210,7 @@ def _content_type(key: str, given: str | None, headers: Mapping[str, str]) -> st
 
 @dataclass(frozen=True)
 class PutObject(Operation[PutObjectResult]):
-    """Upload a whole object in one request (SPEC §2.3): ``PUT /B/K``.
+    """Upload a whole object in one request (docs/PROTOCOL.md §2.3): ``PUT /B/K``.
 
     ``headers`` carries any other object header (``Cache-Control``,
     ``x-oss-storage-class`` …); explicit arguments win over it.
@@ -254,7 +254,7 @@ _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 
 
 def object_info(response: Response, where: str, size: int | None = None) -> ObjectInfo:
-    """:class:`ObjectInfo` from HEAD/GET headers (SPEC §2.5); ``size`` overrides Content-Length."""
+    """:class:`ObjectInfo` from HEAD/GET headers (docs/PROTOCOL.md §2.5); ``size`` overrides Content-Length."""
     if size is None:
         try:
             size = parse_count(header(response, "content-length", where))
@@ -285,7 +285,7 @@ def object_info(response: Response, where: str, size: int | None = None) -> Obje
 
 @dataclass(frozen=True)
 class GetObject(Operation[GetObjectResult]):
-    """Read an object or a byte range (SPEC §2.4): ``GET /B/K`` with ``Range: bytes=a-b``.
+    """Read an object or a byte range (docs/PROTOCOL.md §2.4): ``GET /B/K`` with ``Range: bytes=a-b``.
 
     ``range`` is ``(first, last)`` inclusive, or ``(first, None)`` for "to the end". Without
     ``range_behavior_standard`` OSS ignores an unsatisfiable range and answers 200.
@@ -338,7 +338,7 @@ class GetObject(Operation[GetObjectResult]):
 
 @dataclass(frozen=True)
 class HeadObject(Operation[ObjectInfo]):
-    """An object's metadata without its body (SPEC §2.5): ``HEAD /B/K``."""
+    """An object's metadata without its body (docs/PROTOCOL.md §2.5): ``HEAD /B/K``."""
 
     name: ClassVar[str] = "HeadObject"
     bucket: str
@@ -357,7 +357,7 @@ class HeadObject(Operation[ObjectInfo]):
 
 @dataclass(frozen=True)
 class DeleteObject(Operation[None]):
-    """``DELETE /B/K`` → 204, also when the key does not exist (SPEC §2.6)."""
+    """``DELETE /B/K`` → 204, also when the key does not exist (docs/PROTOCOL.md §2.6)."""
 
     name: ClassVar[str] = "DeleteObject"
     bucket: str
@@ -376,7 +376,7 @@ class DeleteObject(Operation[None]):
 
 @dataclass(frozen=True)
 class ListObjectsV2(Operation[ListObjectsResult]):
-    """One page of a bucket listing (SPEC §2.7): ``GET /B/?list-type=2&encoding-type=url``."""
+    """One page of a bucket listing (docs/PROTOCOL.md §2.7): ``GET /B/?list-type=2&encoding-type=url``."""
 
     name: ClassVar[str] = "ListObjectsV2"
     bucket: str

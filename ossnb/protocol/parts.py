@@ -32,7 +32,7 @@ DEFAULT_PART_SIZE = 8 * MiB
 
 @dataclass(frozen=True)
 class Limits:
-    """OSS multipart limits (SPEC §3.1)."""
+    """OSS multipart limits (docs/PROTOCOL.md §3.1)."""
 
     min_part_size: int = 100 * KiB
     max_part_size: int = 5 * GiB

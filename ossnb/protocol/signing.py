@@ -1,4 +1,4 @@
-"""OSS request signing: V1 and V4, header and presigned URL, and server-side checks (SPEC §5).
+"""OSS request signing: V1 and V4, header and presigned URL, and server-side checks (docs/PROTOCOL.md §5).
 
 The public module; the algorithms live in :mod:`.signing_v1`, :mod:`.signing_v4` and
 :mod:`.signing_verify`. Everything is a pure function of its arguments: the clock is a
@@ -150,7 +150,7 @@ def _without(request: Request, names: Iterable[str]) -> Request:
 
 
 def sign_v1(request: Request, credentials: Credentials, now: datetime) -> SignedRequest:
-    """Sign with V1 in the ``Authorization`` header (SPEC §5.1).
+    """Sign with V1 in the ``Authorization`` header (docs/PROTOCOL.md §5.1).
 
     Adds ``date`` (RFC 1123 of ``now``) unless ``x-oss-date`` or ``date`` is already
     set, ``x-oss-security-token`` for STS credentials, and ``authorization``.
@@ -171,7 +171,7 @@ def sign_v1(request: Request, credentials: Credentials, now: datetime) -> Signed
 def presign_v1(request: Request, credentials: Credentials, expires: datetime) -> SignedRequest:
     """A V1 presigned request: ``OSSAccessKeyId``, ``Expires`` (absolute unix seconds),
     ``security-token`` (STS; signed as a sub-resource) and ``Signature`` appended to
-    the query (SPEC §5.1). Headers the request carries are signed as they are.
+    the query (docs/PROTOCOL.md §5.1). Headers the request carries are signed as they are.
     """
     deadline = str(int(as_utc(expires).timestamp()))
     query = _without(request, _V1_QUERY_AUTH).query
@@ -197,7 +197,7 @@ def sign_v4(
     additional_headers: Iterable[str] = (),
     product: str = "oss",
 ) -> SignedRequest:
-    """Sign with V4 in the ``Authorization`` header (SPEC §5.2).
+    """Sign with V4 in the ``Authorization`` header (docs/PROTOCOL.md §5.2).
 
     Adds ``x-oss-date``, ``x-oss-content-sha256: UNSIGNED-PAYLOAD``,
     ``x-oss-security-token`` (STS) and ``authorization``. ``additional_headers`` name
@@ -233,7 +233,7 @@ def presign_v4(
     additional_headers: Iterable[str] = (),
     product: str = "oss",
 ) -> SignedRequest:
-    """A V4 presigned request (SPEC §5.2).
+    """A V4 presigned request (docs/PROTOCOL.md §5.2).
 
     Appends ``x-oss-signature-version``, ``x-oss-date`` (``now``), ``x-oss-expires``
     (``expires_in`` seconds, 1 to 604800, relative to ``x-oss-date``),

@@ -1,4 +1,4 @@
-"""Signature V1 primitives: ``OSS <AccessKeyId>:<Signature>`` (SPEC §5.1).
+"""Signature V1 primitives: ``OSS <AccessKeyId>:<Signature>`` (docs/PROTOCOL.md §5.1).
 
 Pure functions over :class:`~ossnb.protocol.http.Request` values; the public entry
 points (``sign_v1``, ``presign_v1``, ``verify``) live in :mod:`ossnb.protocol.signing`.
@@ -48,7 +48,7 @@ _RESPONSE_OVERRIDES = frozenset(
 )
 
 # fmt: off
-#: Query names oss2 2.19.1 signs as sub-resources (SPEC §5.1).
+#: Query names oss2 2.19.1 signs as sub-resources (docs/PROTOCOL.md §5.1).
 OSS2_SUBRESOURCES: frozenset[str] = _RESPONSE_OVERRIDES | frozenset((
     "acl", "uploads", "uploadId", "partNumber", "location", "logging", "website", "referer",
     "cors", "lifecycle", "delete", "append", "position", "tagging", "objectMeta", "objectInfo",
@@ -67,7 +67,7 @@ OSS2_SUBRESOURCES: frozenset[str] = _RESPONSE_OVERRIDES | frozenset((
     "resourcePoolInfo", "resourcePool", "resourcePoolBuckets",
 ))
 
-#: Query names alibabacloud-oss-v2 1.4.1 signs as sub-resources (SPEC §5.1).
+#: Query names alibabacloud-oss-v2 1.4.1 signs as sub-resources (docs/PROTOCOL.md §5.1).
 V2_SUBRESOURCES: frozenset[str] = _RESPONSE_OVERRIDES | frozenset((
     "acl", "bucketInfo", "location", "stat", "delete", "append", "tagging", "objectMeta",
     "uploads", "uploadId", "partNumber", "security-token", "position", "restore", "callback",
@@ -88,7 +88,7 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def http_date(moment: datetime) -> str:
-    """RFC 1123 GMT date, e.g. ``Mon, 15 Jan 2024 08:30:00 GMT`` (SPEC §1.4)."""
+    """RFC 1123 GMT date, e.g. ``Mon, 15 Jan 2024 08:30:00 GMT`` (docs/PROTOCOL.md §1.4)."""
     return format_datetime(as_utc(moment).replace(microsecond=0), usegmt=True)
 
 
@@ -119,7 +119,7 @@ def canonical_headers_v1(headers: Mapping[str, str]) -> str:
 def canonical_resource_v1(request: Request, subresources: Collection[str] = SUBRESOURCES) -> str:
     """``CanonicalizedResource``: ``/bucket/key`` (decoded) plus sorted sub-resources.
 
-    The bucket is always named, whatever the addressing style (SPEC §5.1).
+    The bucket is always named, whatever the addressing style (docs/PROTOCOL.md §5.1).
     """
     resource = "/" if request.bucket is None else f"/{request.bucket}/{request.key or ''}"
     pairs = sorted((name, value) for name, value in request.query if name in subresources)
@@ -134,7 +134,7 @@ def string_to_sign_v1(
     *,
     subresources: Collection[str] = SUBRESOURCES,
 ) -> str:
-    """The V1 string to sign (SPEC §5.1).
+    """The V1 string to sign (docs/PROTOCOL.md §5.1).
 
     ``date_or_expires`` fills the date slot: the ``x-oss-date`` or ``Date`` header for
     header auth, the ``Expires`` unix time for a presigned URL.

@@ -1,4 +1,4 @@
-"""Signature V4 primitives: ``OSS4-HMAC-SHA256`` (SPEC §5.2).
+"""Signature V4 primitives: ``OSS4-HMAC-SHA256`` (docs/PROTOCOL.md §5.2).
 
 Pure functions over :class:`~ossnb.protocol.http.Request` values; the public entry
 points (``sign_v4``, ``presign_v4``, ``verify``) live in :mod:`ossnb.protocol.signing`.
@@ -100,7 +100,7 @@ def is_default_signed_v4(name: str) -> bool:
 
 
 def canonical_request_v4(request: Request, additional_headers: Iterable[str] = ()) -> str:
-    """The V4 canonical request (SPEC §5.2).
+    """The V4 canonical request (docs/PROTOCOL.md §5.2).
 
     ``additional_headers`` are the names the signer declared (``AdditionalHeaders`` /
     ``x-oss-additional-headers``); they are lower-cased and sorted, and those present

@@ -1,7 +1,7 @@
-"""Server-side signature verification (SPEC §5): what the emulator runs on every request.
+"""Server-side signature verification (docs/PROTOCOL.md §5): what the emulator runs on every request.
 
 Import :func:`verify` from :mod:`ossnb.protocol.signing`. It recognises the four forms
-OSS accepts (V1/V4 x header/presigned URL) and fails the way OSS does (SPEC §4.2):
+OSS accepts (V1/V4 x header/presigned URL) and fails the way OSS does (docs/PROTOCOL.md §4.2):
 
 ============================  ====================  ==================================
 failure                       exception             status
@@ -76,13 +76,13 @@ def verify(
     *,
     token_for: Lookup | None = None,
 ) -> str:
-    """Check the signature of a received request; return its access key id (SPEC §5).
+    """Check the signature of a received request; return its access key id (docs/PROTOCOL.md §5).
 
     Detects header V1 (``OSS ak:sig``), header V4 (``OSS4-HMAC-SHA256 ...``, any field
     order, ``,`` or ``, ``), presigned V1 (``OSSAccessKeyId/Expires/Signature``) and
     presigned V4 (``x-oss-signature-version=OSS4-HMAC-SHA256 ...``). ``request`` is
     what the server received: query pairs decoded with ``unquote_plus``, the key
-    percent-decoded (SPEC §1.1). ``region=None`` accepts any region a V4 credential
+    percent-decoded (docs/PROTOCOL.md §1.1). ``region=None`` accepts any region a V4 credential
     names. ``token_for``, when given, maps an access key id to the STS token it
     requires (``None``: no token); the token may come as ``x-oss-security-token``
     (header or V4 URL), ``security-token`` (V1 URL, and the header v2's V1 signer
@@ -247,7 +247,7 @@ def _verify_v1_query(check: _Check) -> str:
         raise _expired(when, check.now, "0002-00000069")
     secret = check.secret(access_key_id)
     check.token(access_key_id, check.request.param("security-token"))
-    # A '+' left unencoded in the URL decodes to a space (SPEC §1.1): undo that.
+    # A '+' left unencoded in the URL decodes to a space (docs/PROTOCOL.md §1.1): undo that.
     return _match_v1(check, access_key_id, secret, provided.replace(" ", "+"), expires)
 
 

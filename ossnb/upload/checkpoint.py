@@ -1,4 +1,4 @@
-"""The resume checkpoint: which upload this is, never how far it got (DESIGN §3).
+"""The resume checkpoint: which upload this is, never how far it got (docs/ARCHITECTURE.md §3).
 
 A checkpoint is a small JSON file, by default beside the source file
 (``big.bin.ossnb-checkpoint.json``), written atomically (temp file + ``os.replace``).

@@ -1,11 +1,11 @@
 """Ending an upload: complete and verify the object, or abort and confirm nothing is left.
 
-Complete (SPEC §2.11) lists every part with its ETag in ascending order. The combined
+Complete (docs/PROTOCOL.md §2.11) lists every part with its ETag in ascending order. The combined
 CRC-64 of the parts (``crc64_combine_all``) must equal Complete's
 ``x-oss-hash-crc64ecma``, and a HEAD must show the same size, ETag and CRC-64; any
 mismatch is an :class:`IntegrityError`. A retried Complete that meets NoSuchUpload
 (the first try landed, its answer was lost) is accepted only if the object is exactly
-the one these parts make (SPEC §6.4). Abort (SPEC §2.12) is confirmed by ListParts
+the one these parts make (docs/PROTOCOL.md §6.4). Abort (docs/PROTOCOL.md §2.12) is confirmed by ListParts
 answering NoSuchUpload.
 """
 

@@ -1,4 +1,4 @@
-"""The session's single source of truth: one row per part, guarded by a lock (DESIGN §2).
+"""The session's single source of truth: one row per part, guarded by a lock (docs/ARCHITECTURE.md §2).
 
 Rows and snapshots are frozen; the :class:`Ledger` replaces a row on every change (byte
 counts are kept in place and folded into a fresh row when it is read) and keeps the

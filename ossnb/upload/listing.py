@@ -1,7 +1,7 @@
 """What the engine needs from a client (:class:`Transport`) and listings read to the end.
 
 Sessions and the stale-upload tools are typed against :class:`Transport`, not against
-:class:`ossnb.client.client.Client`, so they never import the HTTP layer (DESIGN §1).
+:class:`ossnb.client.client.Client`, so they never import the HTTP layer (docs/ARCHITECTURE.md §1).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def list_all_parts(
     *,
     page_size: int | None = None,
 ) -> list[PartInfo]:
-    """Every part of an upload, following ``NextPartNumberMarker`` (SPEC §2.14)."""
+    """Every part of an upload, following ``NextPartNumberMarker`` (docs/PROTOCOL.md §2.14)."""
     parts: list[PartInfo] = []
     marker = 0
     while True:
@@ -80,7 +80,7 @@ def list_all_parts(
 def list_all_uploads(
     transport: Executor, bucket: str, prefix: str = "", *, page_size: int | None = None
 ) -> list[UploadInfo]:
-    """Every unfinished upload in ``bucket`` under ``prefix``, by key then upload ID (SPEC §2.13)."""
+    """Every unfinished upload in ``bucket`` under ``prefix``, by key then upload ID (docs/PROTOCOL.md §2.13)."""
     uploads: list[UploadInfo] = []
     key_marker = upload_id_marker = ""
     while True:

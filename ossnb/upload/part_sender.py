@@ -1,4 +1,4 @@
-"""One part, end to end: read once, hash once, reuse or send, verify, record (DESIGN §2-3).
+"""One part, end to end: read once, hash once, reuse or send, verify, record (docs/ARCHITECTURE.md §2-3).
 
 A part is read into a buffer taken from a small pool (one per worker, reused for every
 part it sends) and hashed and sent from there without a copy, so memory stays at

@@ -14,7 +14,7 @@ class UploadPlan:
     """How the source will be cut and sent.
 
     The part size is grown automatically to stay within ``limits.max_parts``; every part
-    but the last is at least ``limits.min_part_size`` (SPEC §3.1).
+    but the last is at least ``limits.min_part_size`` (docs/PROTOCOL.md §3.1).
     """
 
     source: str
@@ -36,7 +36,7 @@ class UploadPlan:
         return min(self.workers, self.part_count) * self.part_size
 
     def expected_seconds(self, bytes_per_second: float) -> float:
-        """Time to send everything at a given rate (DESIGN §5: ~500 MiB/s on loopback)."""
+        """Time to send everything at a given rate (docs/ARCHITECTURE.md §5: ~500 MiB/s on loopback)."""
         return self.size / bytes_per_second if bytes_per_second > 0 else float("inf")
 
     def describe(self) -> str:

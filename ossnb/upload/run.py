@@ -131,7 +131,7 @@ class BackgroundRun(SessionCore):
         self._sender.process(number, cancel, reuse=self._on_server.pop(number, None))
 
     def _reconcile(self) -> None:
-        """ListParts is the truth (DESIGN §3): note what the server holds, to re-check it."""
+        """ListParts is the truth (docs/ARCHITECTURE.md §3): note what the server holds, to re-check it."""
         upload_id = self._require_upload_id()
         try:
             parts = list_all_parts(self._calls, self.bucket, self.key, upload_id)

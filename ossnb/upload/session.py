@@ -1,5 +1,5 @@
 """The multipart upload session: step by step, or parallel in the background; resumable and
-verified end to end (SPEC §2.8-2.14, DESIGN §2-3).
+verified end to end (docs/PROTOCOL.md §2.8-2.14, docs/ARCHITECTURE.md §2-3).
 
 ::
 
@@ -84,7 +84,7 @@ class UploadSession(BackgroundRun):
         return _widget_factory(self)
 
     def initiate(self) -> str:
-        """InitiateMultipartUpload (SPEC §2.8); returns the new upload ID."""
+        """InitiateMultipartUpload (docs/PROTOCOL.md §2.8); returns the new upload ID."""
         with self._lock:
             if self._state is not _S.PLANNED:
                 raise UsageError(f"already initiated: upload ID {self._upload_id}")
@@ -109,7 +109,7 @@ class UploadSession(BackgroundRun):
         return self._ledger.row(number)
 
     def list_parts(self) -> list[PartInfo]:
-        """ListParts, every page (SPEC §2.14): what the server holds for this upload."""
+        """ListParts, every page (docs/PROTOCOL.md §2.14): what the server holds for this upload."""
         return list_all_parts(self._calls, self.bucket, self.key, self._require_upload_id())
 
     def complete(self) -> Receipt:

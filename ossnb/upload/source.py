@@ -2,7 +2,7 @@
 
 Every source reads a part's byte range straight into a caller's buffer (files with
 ``os.preadv``: no shared file position, no lock, no copy), so a worker reuses one
-buffer for all its parts and memory stays at workers × part size (DESIGN §5). A source
+buffer for all its parts and memory stays at workers × part size (docs/ARCHITECTURE.md §5). A source
 can say whether it changed since it was opened: files are watched by size, mtime and
 inode on every read; all sources carry a sampled CRC-64 fingerprint for the checkpoint.
 """

@@ -2,7 +2,7 @@
 
 Parts of an upload that was never completed or aborted are stored, and billed, until
 someone aborts it. :func:`list_unfinished` lists every unfinished upload of a bucket
-(optionally under a prefix, all pages, SPEC §2.13) with its parts counted by ListParts;
+(optionally under a prefix, all pages, docs/PROTOCOL.md §2.13) with its parts counted by ListParts;
 :func:`abort_uploads` aborts a selection and :func:`abort_older_than` all uploads
 older than an age. Each abort is confirmed by ListParts answering NoSuchUpload.
 """

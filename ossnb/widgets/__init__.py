@@ -1,4 +1,4 @@
-"""The notebook front end: ipywidgets and tqdm over an upload session (DESIGN §1-2).
+"""The notebook front end: ipywidgets and tqdm over an upload session (docs/ARCHITECTURE.md §1-2).
 
 ::
 

@@ -3,7 +3,7 @@
 Workers, observers and click handlers never touch widgets: they :meth:`Updater.poke`
 it (a counter and an event, cheap from any thread), and the updater calls ``render``
 from its own daemon thread, no sooner than ``interval`` after the previous render
-(DESIGN §2). While ``live()`` holds (an upload is moving) it also renders every
+(docs/ARCHITECTURE.md §2). While ``live()`` holds (an upload is moving) it also renders every
 ``interval`` unpoked, so elapsed time and rates keep moving. Once nothing is live and
 nothing was asked for ``idle_exit`` seconds, the thread ends; the next poke starts a new
 one. :meth:`stop` ends it for good; :meth:`flush` waits until what was asked is shown.

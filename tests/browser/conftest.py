@@ -1,4 +1,4 @@
-"""JupyterLab and Voilà on loopback, Debian's Chromium driven by Playwright (TESTING.md §4).
+"""JupyterLab and Voilà on loopback, Debian's Chromium driven by Playwright (docs/TESTING.md §4).
 
 * ``emulator``: an ``ossnb serve`` whose UploadParts each wait 0.2 s, so an upload of
   a few MiB takes seconds and can be aborted mid-flight; kernels reach it through
