@@ -260,3 +260,33 @@ def test_cors_survives_a_restart_and_goes_with_the_bucket(
     b.create_bucket()
     with pytest.raises(oss2.exceptions.NoSuchCors):
         b.get_bucket_cors()
+
+
+def test_ossnb_client_operations_round_trip(server: ServerHandle, bucket_name: str) -> None:
+    from session_fixtures import make_client
+
+    from ossnb.protocol import errors
+    from ossnb.protocol.cors import (
+        CorsConfig,
+        CorsRule,
+        DeleteBucketCors,
+        GetBucketCors,
+        PutBucketCors,
+    )
+    from ossnb.protocol.operations import PutBucket
+
+    with make_client(server) as client:
+        client.execute(PutBucket(bucket_name))
+        with pytest.raises(errors.NoSuchCORSConfiguration):
+            client.execute(GetBucketCors(bucket_name))
+        config = CorsConfig(
+            (CorsRule((ORIGIN,), ("PUT",), ("*",), ("ETag", "x-oss-hash-crc64ecma"), 600),),
+        )
+        client.execute(PutBucketCors(bucket_name, config))
+        got = client.execute(GetBucketCors(bucket_name))
+        assert got == config
+        assert got.match(ORIGIN, "PUT", ["content-md5"]) == config.rules[0]
+        assert got.match("http://other", "PUT") is None
+        client.execute(DeleteBucketCors(bucket_name))
+        with pytest.raises(errors.NoSuchCORSConfiguration):
+            client.execute(GetBucketCors(bucket_name))
