@@ -2,7 +2,7 @@
 
 A bucket's CORS configuration is a list of rules tried in order; the first rule whose
 origin, method and (for a preflight) every requested header match wins, and no match
-means no ``Access-Control-*`` headers at all (docs/PROTOCOL.md, "Bucket CORS").
+means no ``Access-Control-*`` headers at all (docs/BROWSER.md §1).
 
 * ``PUT /?cors`` replaces the whole configuration (at most 10 rules, 16 KB of XML);
   ``GET /?cors`` returns it (``AllowedHeader`` lower-cased, ``ResponseVary`` always

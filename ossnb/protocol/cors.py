@@ -3,7 +3,7 @@
 A ``CORSConfiguration`` holds up to 10 ``CORSRule`` elements and an optional
 ``ResponseVary``. Rules are tried in order and the first that allows the request's
 origin, method and (for a preflight) every requested header wins; no match means no
-``Access-Control-*`` headers (docs/PROTOCOL.md, "Bucket CORS"). The emulator answers
+``Access-Control-*`` headers (docs/BROWSER.md §1). The emulator answers
 with these rules; the browser upload checks a bucket's rules before it sends a part.
 """
 
