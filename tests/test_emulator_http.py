@@ -202,7 +202,7 @@ def test_unsigned_and_unknown(target: Target, bucket: str) -> None:
     conn.close()
     response, data = target.call("GET", bucket, "k", query=(("acl", ""),))
     assert (response.status, error_code(data)) == (501, "NotImplemented")
-    response, data = target.call("PUT", bucket, query=(("cors", ""),))
+    response, data = target.call("PUT", bucket, query=(("lifecycle", ""),))
     assert (response.status, error_code(data)) == (501, "NotImplemented")
     response, data = target.call("PATCH", bucket, "k")
     assert (response.status, error_code(data)) == (405, "MethodNotAllowed")

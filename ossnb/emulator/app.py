@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..protocol import errors, signing
 from ..protocol.http import Request, lower_headers
-from . import handlers, multipart, responses
+from . import cors, handlers, multipart, responses
 from .exchange import Body, Call, DropConnection, Reply
 from .faults import Faults
 from .rules import check_bucket_name, check_key
@@ -47,6 +47,9 @@ _ROUTES: dict[tuple[str, str, frozenset[str]], str] = {
     ("bucket", "GET", frozenset({"location"})): "GetBucketLocation",
     ("bucket", "GET", frozenset({"uploads"})): "ListMultipartUploads",
     ("bucket", "DELETE", _E): "DeleteBucket",
+    ("bucket", "PUT", frozenset({"cors"})): "PutBucketCors",
+    ("bucket", "GET", frozenset({"cors"})): "GetBucketCors",
+    ("bucket", "DELETE", frozenset({"cors"})): "DeleteBucketCors",
     ("object", "PUT", _E): "PutObject",
     ("object", "GET", _E): "GetObject",
     ("object", "HEAD", _E): "HeadObject",
@@ -66,6 +69,10 @@ _HANDLERS: dict[str, Handler] = {
     "GetBucketInfo": handlers.get_bucket_info,
     "GetBucketLocation": handlers.get_bucket_location,
     "DeleteBucket": handlers.delete_bucket,
+    "PutBucketCors": cors.put_bucket_cors,
+    "GetBucketCors": cors.get_bucket_cors,
+    "DeleteBucketCors": cors.delete_bucket_cors,
+    "Options": cors.preflight,
     "PutObject": handlers.put_object,
     "GetObject": handlers.get_object,
     "HeadObject": handlers.get_object,
@@ -100,6 +107,8 @@ def classify(
 ) -> str:
     """The operation name for a request; ``NotImplemented``/``MethodNotAllowed`` otherwise."""
     level = "service" if bucket is None else "bucket" if key is None else "object"
+    if method == "OPTIONS" and bucket is not None:  # a CORS preflight, whatever the query
+        return "Options"
     subs = frozenset(n for n in params if n in signing.SUBRESOURCES and n not in _NEUTRAL)
     op = _ROUTES.get((level, method, subs))
     if op is None:
@@ -163,7 +172,22 @@ class App:
             )
         reply.headers["x-oss-request-id"] = request_id
         reply.op = op
+        origin = headers.get("origin")
+        if origin and op != "Options":
+            reply.headers.update(self._cors_headers(incoming, host, origin))
         return reply
+
+    def _cors_headers(self, incoming: Incoming, host: str, origin: str) -> dict[str, str]:
+        """The bucket's CORS headers for a request with ``Origin`` (errors included)."""
+        try:
+            target = incoming.target
+            path = urlsplit(target).path if target.startswith("http") else target
+            bucket, _, _ = self._address(path.partition("?")[0] or "/", host)
+        except errors.ServiceError:
+            return {}
+        if bucket is None:
+            return {}
+        return cors.response_headers(self.store, bucket, origin, incoming.method)
 
     def error_reply(
         self, exc: errors.ServiceError, request_id: str, host: str, head: bool = False
@@ -217,7 +241,7 @@ class App:
                 "Too many query parameters.", details={"ArgumentName": "QueryString"}
             ) from None
         bucket, key, virtual = self._address(path, host)
-        if self.auth:
+        if self.auth and incoming.method != "OPTIONS":  # a preflight is never signed
             request = Request(incoming.method, bucket, key, tuple(pairs), headers)
             now = datetime.now(timezone.utc)
             signing.verify(request, self.credentials.get, now, region=self.region)

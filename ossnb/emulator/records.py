@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS parts (
   upload_id TEXT NOT NULL, number INTEGER NOT NULL, blob TEXT NOT NULL,
   size INTEGER NOT NULL, md5 TEXT NOT NULL, crc64 TEXT NOT NULL, modified INTEGER NOT NULL,
   PRIMARY KEY (upload_id, number)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bucket_configs (
+  bucket TEXT NOT NULL, kind TEXT NOT NULL, document TEXT NOT NULL,
+  PRIMARY KEY (bucket, kind)) WITHOUT ROWID;
 """
 OBJECT_COLUMNS = (
     "key, size, etag, crc64, content_md5, object_type, storage_class, modified, headers"

@@ -156,6 +156,24 @@ class Store:
             if busy:
                 raise errors.BucketNotEmpty(details={"BucketName": name})
             db.execute("DELETE FROM buckets WHERE name=?", (name,))
+            db.execute("DELETE FROM bucket_configs WHERE bucket=?", (name,))
+
+    def bucket_config(self, bucket: str, kind: str) -> str | None:
+        """A bucket's stored sub-resource configuration (``cors``), if it has one."""
+        with self._tx() as db:
+            require_bucket(db, bucket)
+            row = db.execute(
+                "SELECT document FROM bucket_configs WHERE bucket=? AND kind=?", (bucket, kind)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_bucket_config(self, bucket: str, kind: str, document: str | None) -> None:
+        """Replace (or with ``None`` remove) a bucket's ``kind`` configuration."""
+        with self._tx() as db:
+            require_bucket(db, bucket)
+            db.execute("DELETE FROM bucket_configs WHERE bucket=? AND kind=?", (bucket, kind))
+            if document is not None:
+                db.execute("INSERT INTO bucket_configs VALUES (?,?,?)", (bucket, kind, document))
 
     # -- objects (docs/PROTOCOL.md §2.3-2.7) --------------------------------------------------
 

@@ -31,6 +31,7 @@ from . import xml
 __all__ = [
     "ERROR_CODES",
     "AccessDenied",
+    "AccessForbidden",
     "BucketAlreadyExists",
     "BucketNotEmpty",
     "Cancelled",
@@ -53,6 +54,7 @@ __all__ = [
     "MethodNotAllowed",
     "MissingContentLength",
     "NoSuchBucket",
+    "NoSuchCORSConfiguration",
     "NoSuchKey",
     "NoSuchUpload",
     "NotImplemented",
@@ -203,6 +205,18 @@ ERROR_CODES: dict[str, ErrorCode] = {
         "Create the bucket first, or check its name and the endpoint.",
     ),
     "NoSuchKey": ErrorCode(404, "The specified key does not exist.", "0026-00000001"),
+    "NoSuchCORSConfiguration": ErrorCode(
+        404,
+        "The CORS Configuration does not exist.",
+        "0034-00000001",
+        "The bucket has no CORS rules: a browser cannot send parts to it until one is added.",
+    ),
+    "AccessForbidden": ErrorCode(
+        403,
+        "CORSResponse: This CORS request is not allowed.",
+        "0003-00000001",
+        "Add a CORS rule to the bucket that allows this origin, method and headers.",
+    ),
     "NoSuchUpload": ErrorCode(
         404,
         "The specified upload does not exist. The upload ID may be invalid, or the upload may "
@@ -344,6 +358,18 @@ class NoSuchKey(ServiceError):
     code = "NoSuchKey"
 
 
+class NoSuchCORSConfiguration(ServiceError):
+    """OSS error ``NoSuchCORSConfiguration``: the bucket has no CORS rules."""
+
+    code = "NoSuchCORSConfiguration"
+
+
+class AccessForbidden(ServiceError):
+    """OSS error ``AccessForbidden``: a CORS preflight that no rule allows."""
+
+    code = "AccessForbidden"
+
+
 class NoSuchUpload(ServiceError):
     """OSS error ``NoSuchUpload``."""
 
@@ -460,6 +486,8 @@ _CLASSES: dict[str, type[ServiceError]] = {
         NoSuchBucket,
         NoSuchKey,
         NoSuchUpload,
+        NoSuchCORSConfiguration,
+        AccessForbidden,
         InvalidPart,
         InvalidPartOrder,
         EntityTooSmall,
