@@ -67,6 +67,8 @@ class PartRow:
     ``bytes_sent`` counts the current attempt's bytes and rewinds on a retry. ``md5`` is
     the local upper-case hex MD5; ``etag`` what OSS returned (equal to it once verified).
     ``reused`` marks a part found on the server and re-checked instead of sent.
+    ``carrier`` names what carried the part (``"local"``, ``"dask"``…) and ``worker``
+    where (a Dask worker's address), for a view to colour parts by; ``None`` until sent.
     """
 
     number: int
@@ -82,6 +84,8 @@ class PartRow:
     error_code: str | None = None
     reused: bool = False
     elapsed: float = 0.0
+    carrier: str | None = None
+    worker: str | None = None
 
     @property
     def end(self) -> int:

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from datetime import timedelta
+from typing import Protocol, TypeVar, runtime_checkable
 
 from ..protocol.models import PartInfo, UploadInfo
 from ..protocol.operations import ListMultipartUploads, ListParts, Operation
 from ..protocol.transcript import Exchange
 
-__all__ = ["Executor", "Transport", "endpoint_identity", "list_all_parts", "list_all_uploads"]
+__all__ = [
+    "Executor",
+    "Presigner",
+    "Transport",
+    "endpoint_identity",
+    "list_all_parts",
+    "list_all_uploads",
+]
 
 T = TypeVar("T")
 
@@ -41,6 +49,15 @@ class Transport(Executor, Protocol):
     """
 
     def add_listener(self, listener: Callable[[Exchange], None]) -> None: ...
+
+
+@runtime_checkable
+class Presigner(Protocol):
+    """A transport that can also presign a request (``ossnb.client.client.Client`` can): the
+    optional capability a remote carrier needs to hand out one UploadPart URL per part,
+    so the credentials stay with the transport."""
+
+    def presign(self, operation: Operation[object], expires_in: timedelta = ...) -> str: ...
 
 
 def endpoint_identity(transport: object) -> str:

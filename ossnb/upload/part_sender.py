@@ -22,30 +22,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from ..protocol.checksums import Digest, crc64, digest, md5_hex, normalize_etag
-from ..protocol.errors import (
-    Cancelled,
-    IntegrityError,
-    OssError,
-    ServiceError,
-    is_transient,
-)
+from ..protocol.errors import Cancelled, OssError, is_transient
 from ..protocol.models import PartInfo, UploadPartResult
 from ..protocol.operations import Operation, UploadPart
-from .ledger import BytesSent, Event, Ledger, PartDone, PartFailed, PartStarted, PartState
+from .ledger import Event, Ledger
+from .part_record import PartRecorder, describe_error
 from .source import Source
 
 __all__ = ["PartSender", "describe_error"]
 
 T = TypeVar("T")
 Call = Callable[..., Any]
-
-
-def describe_error(error: OssError) -> tuple[str, str | None]:
-    """One line for people (with the OSS hint, if any) and the OSS error code."""
-    if isinstance(error, ServiceError):
-        hint = f" {error.hint}" if error.hint else ""
-        return f"{error}.{hint}", error.error_code
-    return str(error), type(error).__name__
 
 
 class PartSender:
@@ -76,6 +63,7 @@ class PartSender:
         self.upload_id = upload_id
         self.call = call
         self.emit = emit
+        self.record = PartRecorder(ledger, emit, "local")
         self.part_size = part_size
         self.attempts = attempts
         self.base_delay = base_delay
@@ -112,28 +100,15 @@ class PartSender:
             row = self.ledger.row(number)
             self.source.read_into(row.offset, data)
             if reuse is not None and self._reusable(reuse, data):
-                row = self.ledger.update(
-                    number,
-                    state=PartState.DONE,
-                    etag=reuse.etag,
-                    crc64=reuse.crc64 if reuse.crc64 is not None else crc64(data),
-                    reused=True,
-                    error=None,
-                    error_code=None,
-                    elapsed=time.perf_counter() - started,
-                )
-                self.emit(PartDone(row))
+                crc = reuse.crc64 if reuse.crc64 is not None else crc64(data)
+                self.record.reused(number, reuse, crc, time.perf_counter() - started)
                 return
             self._send(number, data, digest(data), cancel, started)
         except Cancelled:
-            self.ledger.update(number, state=PartState.PENDING, bytes_sent=0)
+            self.record.cancelled(number)
             raise
         except OssError as exc:
-            text, code = describe_error(exc)
-            failed = self.ledger.update(
-                number, state=PartState.FAILED, bytes_sent=0, error=text, error_code=code
-            )
-            self.emit(PartFailed(failed))
+            self.record.failed(number, exc)
             raise
 
     @staticmethod
@@ -154,19 +129,8 @@ class PartSender:
             self.bucket, self.key, self.upload_id(), number, body, content_md5=local.md5_b64
         )
         result = self._upload_with_retries(number, operation, local, cancel)
-        self._verify(number, result, local)
-        done = self.ledger.update(
-            number,
-            state=PartState.DONE,
-            bytes_sent=local.size,
-            etag=result.etag,
-            crc64=local.crc64,
-            md5=local.md5_hex,
-            error=None,
-            error_code=None,
-            elapsed=time.perf_counter() - started,
-        )
-        self.emit(PartDone(done))
+        elapsed = time.perf_counter() - started
+        self.record.sent(number, result.etag, result.crc64, local, elapsed)
 
     def _upload_with_retries(
         self,
@@ -177,17 +141,13 @@ class PartSender:
     ) -> UploadPartResult:
         round_ = 1
         while True:
-            row = self.ledger.update(
-                number, state=PartState.SENDING, bytes_sent=0, reused=False, md5=local.md5_hex
-            )
-            self.emit(PartStarted(number, row.attempts + 1))
+            self.record.started(number, local.md5_hex)
             try:
                 return self._upload(number, operation, cancel)
             except OssError as exc:
                 if isinstance(exc, Cancelled) or not is_transient(exc) or round_ >= self.attempts:
                     raise
-                text, code = describe_error(exc)
-                self.ledger.update(number, bytes_sent=0, error=text, error_code=code)
+                self.record.retrying(number, exc)
             delay = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (round_ - 1)))
             if cancel.wait(delay):
                 raise Cancelled(f"part {number} cancelled while waiting to retry")
@@ -199,8 +159,7 @@ class PartSender:
         before = self.ledger.row(number).attempts
 
         def progress(delta: int) -> None:
-            part_bytes, total = self.ledger.add_sent(number, delta)
-            self.emit(BytesSent(number, delta, part_bytes, total))
+            self.record.progress(number, delta)
 
         try:
             result: UploadPartResult = self.call(
@@ -211,17 +170,3 @@ class PartSender:
             row = self.ledger.row(number)
             if row.attempts == before:  # a transport without exchange events: count one
                 self.ledger.update(number, attempts=before + 1)
-
-    @staticmethod
-    def _verify(number: int, result: UploadPartResult, local: Digest) -> None:
-        if normalize_etag(result.etag) != local.md5_hex:
-            raise IntegrityError(
-                f"part {number}: OSS returned ETag {result.etag} but the local MD5 is "
-                f"{local.md5_hex}; the part was altered on the way. Send it again "
-                "(upload_part or start) or abort the upload"
-            )
-        if result.crc64 is not None and result.crc64 != local.crc64:
-            raise IntegrityError(
-                f"part {number}: OSS computed CRC-64 {result.crc64} but the local bytes give "
-                f"{local.crc64}; the part was altered on the way. Send it again or abort"
-            )

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 from ..protocol.errors import NoSuchUpload, OssError, UsageError
+from ..protocol.operations import UploadPart
+from .carriers import Carrier, CarrierJob, LocalCarrier
 from .ledger import (
     Notice,
     PartState,
     SessionState,
 )
-from .listing import list_all_parts
+from .listing import Presigner, list_all_parts
 from .receipt import Receipt
 from .session_core import ACTIVE, FINAL, SessionCore
-from .workers import WorkerPool
 
 __all__ = ["BackgroundRun"]
 
@@ -30,13 +32,15 @@ class BackgroundRun(SessionCore):
     """The background run of a session: :meth:`start`, :meth:`pause`, :meth:`resume`,
     :meth:`wait`."""
 
-    def start(self, *, complete: bool = True) -> None:
+    def start(self, *, complete: bool = True, carrier: Carrier | None = None) -> None:
         """Send every part not yet done on background workers, then complete and verify.
 
         Returns at once. A resumed or adopted upload first lists the server's parts; each
         is re-checked against the local bytes (CRC-64) and only the rest are sent. With
         ``complete=False`` the run stops when every part is uploaded and leaves the upload
         initiated, for :meth:`complete` to finish (a teacher's step, a widget's button).
+        ``carrier`` moves the parts: threads in this process by default, or e.g.
+        ``DaskCarrier(dask_client)`` (:mod:`ossnb.upload.dask_carrier`) for a cluster.
         """
         with self._lock:
             if self._state in ACTIVE or self._state in FINAL:
@@ -45,7 +49,7 @@ class BackgroundRun(SessionCore):
             for number in self._ledger.numbers(PartState.FAILED, PartState.SENDING):
                 self._ledger.update(number, state=PartState.PENDING, bytes_sent=0)
             pending = self._ledger.numbers(PartState.PENDING)
-            self._pool = WorkerPool(self._work, pending, self.plan.workers, name="ossnb-part")
+            self._pool = (carrier or LocalCarrier()).carry(pending, self._carrier_job())
             self._runner = threading.Thread(target=self._run, name="ossnb-upload", daemon=True)
             self._error = None
             self._settled.clear()
@@ -129,6 +133,29 @@ class BackgroundRun(SessionCore):
 
     def _work(self, number: int, cancel: threading.Event) -> None:
         self._sender.process(number, cancel, reuse=self._on_server.pop(number, None))
+
+    def _carrier_job(self) -> CarrierJob:
+        presigner = self._transport if isinstance(self._transport, Presigner) else None
+
+        def presign(number: int, lifetime: timedelta) -> str:
+            assert presigner is not None
+            part = UploadPart(self.bucket, self.key, self._require_upload_id(), number, b"")
+            return presigner.presign(part, expires_in=lifetime)
+
+        return CarrierJob(
+            bucket=self.bucket,
+            key=self.key,
+            upload_id=self._require_upload_id,
+            source=self.source,
+            part_size=self.plan.part_size,
+            workers=self.plan.workers,
+            attempts=self._sender.attempts,
+            ledger=self._ledger,
+            emit=self._observers.emit,
+            reuse=lambda number: self._on_server.pop(number, None),
+            send_here=self._work,
+            presign=presign if presigner is not None else None,
+        )
 
     def _reconcile(self) -> None:
         """ListParts is the truth (docs/ARCHITECTURE.md §3): note what the server holds, to re-check it."""

@@ -21,6 +21,7 @@ from ..protocol.operations import InitiateMultipartUpload, validate_bucket_name,
 from ..protocol.parts import OSS_LIMITS, Limits, format_size, parse_size
 from ..protocol.transcript import Exchange
 from .calls import AttributedCalls
+from .carriers import RunHandle
 from .checkpoint import BESIDE_SOURCE, CheckpointError, CheckpointFile, checkpoint_location
 from .finish import abort_and_confirm, complete_and_verify
 from .ledger import (
@@ -40,7 +41,6 @@ from .part_sender import PartSender
 from .plan import make_plan
 from .receipt import Receipt
 from .source import SourceLike, open_source
-from .workers import WorkerPool
 
 __all__ = ["ACTIVE", "DEFAULT_CHECKPOINT", "FINAL", "SessionCore"]
 
@@ -114,7 +114,7 @@ class SessionCore:
         self._must_reconcile = upload_id is not None  # ListParts before anything is reused
         self._adopted = upload_id is not None and saved is None  # by ID, not from a checkpoint
         self._error: OssError | None = None
-        self._pool: WorkerPool | None = None
+        self._pool: RunHandle | None = None
         self._runner: threading.Thread | None = None
         self._auto_complete = True
         self._settled = threading.Event()
