@@ -195,6 +195,27 @@ def test_abort_mid_upload_cancels_tasks_and_leaves_no_parts(
     assert not list(oss2.ObjectIterator(_sdk_bucket(server)))
 
 
+def test_pause_cancels_the_tasks_and_resume_finishes(
+    server_factory: Factory, dask: DaskClient, work_dir: Path
+) -> None:
+    server, client = _setup(server_factory, "UploadPart@1x1000=delay:0.2")
+    path = work_dir / "pause.bin"
+    data = make_file(path, 10 * PART + 1, seed=19)
+    session = UploadSession(client, path, BUCKET, "pause.bin", part_size=PART)
+    session.start(carrier=DaskCarrier(dask))
+    wait_for(lambda: session.snapshot().ledger.count(PartState.DONE) >= 1, 60, "a part")
+    session.pause()
+    assert session.state is SessionState.PAUSED
+    paused = session.snapshot().ledger
+    assert paused.count(PartState.SENDING) == 0  # submitted parts went back to pending
+    time.sleep(1.0)
+    assert session.snapshot().ledger.count(PartState.DONE) == paused.count(PartState.DONE)
+    assert paused.count(PartState.DONE) < 11
+    session.resume()
+    assert session.wait(120).verified
+    assert sdk_read(server, BUCKET, "pause.bin") == data
+
+
 def test_a_new_session_from_the_checkpoint_sends_only_missing_parts(
     server: ServerHandle, dask: DaskClient, work_dir: Path
 ) -> None:
