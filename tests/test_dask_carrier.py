@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import random
 import signal
 import threading
 import time
@@ -22,6 +23,7 @@ import cloudpickle
 import oss2
 import pytest
 from conftest import ServerHandle
+from dask import delayed
 from distributed import Client as DaskClient
 from distributed import LocalCluster
 from distributed.diagnostics.plugin import SchedulerPlugin
@@ -35,6 +37,7 @@ from ossnb.protocol.transcript import Exchange
 from ossnb.upload.dask_carrier import DaskCarrier
 from ossnb.upload.ledger import PartDone, PartState, SessionState
 from ossnb.upload.listing import list_all_uploads
+from ossnb.upload.produced import upload_parts
 from ossnb.upload.session import UploadSession
 
 BUCKET = "dask"
@@ -261,3 +264,44 @@ def test_a_worker_killed_mid_part_is_replaced_and_the_object_is_right(
     assert sdk_read(server, BUCKET, "killed.bin") == data
     carried = session.row(victim.number)
     assert carried.state is PartState.DONE and carried.worker != victim.worker
+
+
+def _blob(seed: int, size: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def test_parts_produced_on_the_workers_make_one_object(
+    server: ServerHandle, dask: DaskClient, cluster: tuple[LocalCluster, DaskClient, TaskSpy]
+) -> None:
+    client = make_client(server)
+    client.execute(PutBucket("dask-produced"))
+    sizes = [PART + 1, 2 * PART, 777]
+    # lambdas travel by value (cloudpickle): the workers need no test module to call them
+    functions = [
+        lambda seed=seed, size=size: random.Random(seed).randbytes(size)
+        for seed, size in enumerate(sizes)
+    ]
+    receipt = upload_parts(client, DaskCarrier(dask), "dask-produced", "made.bin", functions)
+    expected = b"".join(_blob(seed, size) for seed, size in enumerate(sizes))
+    assert receipt.verified and receipt.size == len(expected)
+    assert sdk_read(server, "dask-produced", "made.bin") == expected
+    assert [p.size for p in receipt.parts] == sizes
+
+    made = delayed(lambda seed, size: random.Random(seed).randbytes(size), pure=False)
+    parts = [made(10, PART), made(11, 5)]  # e.g. collection.to_delayed(): a partition a part
+    receipt = upload_parts(client, DaskCarrier(dask), "dask-produced", "delayed.bin", parts)
+    assert receipt.verified
+    assert sdk_read(server, "dask-produced", "delayed.bin") == _blob(10, PART) + _blob(11, 5)
+
+
+def test_produced_part_sizes_are_checked_before_anything_is_sent(
+    server: ServerHandle, dask: DaskClient
+) -> None:
+    client = make_client(server)
+    client.execute(PutBucket("dask-small"))
+    functions = [lambda: b"a" * PART, lambda: b"b" * 10, lambda: b"c" * PART]
+    with pytest.raises(UsageError, match=r"nothing was sent: part 2 is 10 B, below the minimum"):
+        upload_parts(client, DaskCarrier(dask), "dask-small", "small.bin", functions)
+    with pytest.raises(UsageError, match="part 1 is not bytes-like"):
+        upload_parts(client, DaskCarrier(dask), "dask-small", "small.bin", [lambda: 42])
+    assert list_all_uploads(client, "dask-small") == []  # not even initiated

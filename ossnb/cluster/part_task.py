@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from ..protocol.checksums import digest, normalize_etag
 
-__all__ = ["PartOutcome", "PartTask", "carry_part"]
+__all__ = ["PartOutcome", "PartTask", "carry_part", "produced_size", "send_produced"]
 
 _CHUNK = 1024 * 1024
 Report = Callable[[int], None]
@@ -89,8 +89,37 @@ def carry_part(task: PartTask) -> PartOutcome:
         data = _read(task)
     except OSError as exc:
         return PartOutcome(task.number, task.token, "source", worker, detail=str(exc))
+    return _hash_and_put(task, memoryview(data), worker, report, started)
+
+
+def produced_size(data: Any) -> int:
+    """The size of a produced part, or -1 when it is not bytes-like (run on the worker
+    holding it: only this number travels to the kernel)."""
+    try:
+        return memoryview(data).nbytes
+    except TypeError:
+        return -1
+
+
+def send_produced(data: Any, task: PartTask) -> PartOutcome:
+    """Hash and PUT a part produced on the cluster (``data``: bytes-like, never gathered)."""
+    worker, report = _worker_context(task)
+    try:
+        view = memoryview(data).cast("B")
+    except TypeError:
+        detail = f"part {task.number} was produced as {type(data).__name__}, not bytes"
+        return PartOutcome(task.number, task.token, "source", worker, detail=detail)
+    if view.nbytes != task.size:
+        detail = f"part {task.number} is {view.nbytes} bytes now, {task.size} when measured"
+        return PartOutcome(task.number, task.token, "source", worker, detail=detail)
+    return _hash_and_put(task, view, worker, report, time.perf_counter())
+
+
+def _hash_and_put(
+    task: PartTask, data: memoryview, worker: str | None, report: Report | None, started: float
+) -> PartOutcome:
     read_done = time.perf_counter()
-    local = digest(memoryview(data))
+    local = digest(data)
     hashed = time.perf_counter()
     base: dict[str, Any] = {
         "worker": worker,
@@ -166,7 +195,7 @@ def _read(task: PartTask) -> bytearray:
 
 
 def _put(
-    task: PartTask, data: bytearray, report: Report | None
+    task: PartTask, data: memoryview, report: Report | None
 ) -> tuple[int, dict[str, str], bytes]:
     """PUT ``data`` to the presigned URL in chunks, reporting bytes at a modest rate."""
     url = urlsplit(task.url)
@@ -181,7 +210,7 @@ def _put(
         connection.putheader("Content-Length", str(len(data)))
         connection.putheader("User-Agent", "ossnb-cluster")
         connection.endheaders()
-        view, sent, last = memoryview(data), 0, time.monotonic()
+        view, sent, last = data, 0, time.monotonic()
         while sent < len(data):
             chunk = view[sent : sent + _CHUNK]
             connection.send(chunk)

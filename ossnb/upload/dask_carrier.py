@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from ..cluster.part_task import PartOutcome, PartTask, carry_part
+from ..cluster.part_task import PartOutcome, PartTask, carry_part, send_produced
 from ..protocol.checksums import Digest
 from ..protocol.errors import (
     OssError,
@@ -95,15 +95,25 @@ class DaskCarrier:
 
 
 class DaskRun:
-    """One run of a :class:`DaskCarrier` (a :class:`~.carriers.RunHandle`)."""
+    """One run of a :class:`DaskCarrier` (a :class:`~.carriers.RunHandle`): parts read
+    from the job's file, or with ``produced`` (part N is ``produced[N - 1]``, a future on
+    the cluster) parts already made on the workers."""
 
-    def __init__(self, carrier: DaskCarrier, numbers: Sequence[int], job: CarrierJob) -> None:
-        assert isinstance(job.source, FileSource) and job.presign is not None
+    def __init__(
+        self,
+        carrier: DaskCarrier,
+        numbers: Sequence[int],
+        job: CarrierJob,
+        produced: Sequence[Any] | None = None,
+    ) -> None:
+        assert job.presign is not None
+        assert produced is not None or isinstance(job.source, FileSource)
         self._carrier = carrier
         self._client = carrier.client
         self._job = job
         self._presign = job.presign
-        self._source = job.source
+        self._source = job.source if isinstance(job.source, FileSource) else None
+        self._produced = produced
         self._record = job.recorder(carrier.name)
         self._queue = deque(numbers)
         self._cond = threading.Condition(threading.RLock())
@@ -209,19 +219,21 @@ class DaskRun:
             task = PartTask(
                 number=number,
                 token=token,
-                path=self._source.path,
+                path=self._source.path if self._source else "",
                 offset=row.offset,
                 size=row.size,
                 url=self._presign(number, self._carrier.url_lifetime),
-                file_size=self._source.size,
-                mtime_s=self._source.mtime_ns // 1_000_000_000,
+                file_size=self._source.size if self._source else 0,
+                mtime_s=self._source.mtime_ns // 1_000_000_000 if self._source else 0,
                 expect=None if expect is None else (expect.size, expect.crc64, expect.etag),
                 progress_queue=self._progress_name,
                 progress_interval=self._carrier.progress_interval,
             )
+            call: tuple[Any, ...] = (carry_part, task)
+            if self._produced is not None:  # runs where the part's bytes are
+                call = (send_produced, self._produced[number - 1], task)
             future = self._client.submit(
-                carry_part,
-                task,
+                *call,
                 key=f"ossnb-part-{number}-{token}",
                 pure=False,
                 retries=self._carrier.task_retries,
