@@ -264,6 +264,14 @@ class DaskRun:
             if entry is None:  # recalled by a pause or stop: already pending again
                 return
             number = entry[0]
+            if future.status in ("lost", "cancelled") and not self._stopping:
+                # its result went with a worker, or the cluster dropped it: send it again
+                # (a part that did land is simply replaced by the same bytes)
+                rounds = self._rounds[number] = self._rounds.get(number, 0) + 1
+                if rounds < self._job.attempts:
+                    self._record.cancelled(number)
+                    self._queue.appendleft(number)
+                    return
             if future.status != "finished":
                 detail = future.exception() if future.status == "error" else future.status
                 self._fail(number, OssError(f"part {number}: its Dask task failed: {detail}"))
@@ -340,6 +348,9 @@ class DaskRun:
                     if token not in self._inflight:
                         continue  # a recalled or finished task's late report
                     row = self._job.ledger.row(number)
-                    if row.state is not PartState.SENDING:
+                    if row.state is not PartState.SENDING or row.worker != worker:
+                        # a first report, or the task runs again on another worker
                         self._record.started(number, None, worker=str(worker))
                     self._record.progress_to(int(number), int(sent))
+        with contextlib.suppress(Exception):  # our reference to the queue, released
+            self._progress.close()
