@@ -27,7 +27,7 @@ from dask import delayed
 from distributed import Client as DaskClient
 from distributed import LocalCluster
 from distributed.diagnostics.plugin import SchedulerPlugin
-from session_fixtures import PART, Recorder, make_client, make_file, sdk_read, wait_for
+from session_fixtures import PART, MiB, Recorder, make_client, make_file, sdk_read, wait_for
 
 from ossnb.client.client import Client
 from ossnb.emulator import DEFAULT_REGION, DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET
@@ -35,7 +35,7 @@ from ossnb.protocol.errors import NoSuchUpload, UsageError
 from ossnb.protocol.operations import ListParts, Operation, PutBucket
 from ossnb.protocol.transcript import Exchange
 from ossnb.upload.dask_carrier import DaskCarrier
-from ossnb.upload.ledger import PartDone, PartState, SessionState
+from ossnb.upload.ledger import BytesSent, PartDone, PartState, SessionState
 from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.produced import upload_parts
 from ossnb.upload.session import UploadSession
@@ -127,6 +127,26 @@ def test_a_file_upload_on_the_cluster_is_byte_identical_and_no_task_holds_the_se
     # The key ID does travel: every presigned URL names it (x-oss-credential); the
     # secret that signs never leaves the kernel.
     assert all(DEV_ACCESS_KEY_ID.encode() in spec for spec in specs)
+
+
+def test_byte_progress_from_the_workers_reaches_the_ledger(
+    server_factory: Factory, dask: DaskClient, work_dir: Path
+) -> None:
+    # the emulator answers each part 0.5 s after its body: time for the workers' byte
+    # reports (one per 1 MiB chunk with progress_interval=0) to reach the kernel first
+    server, client = _setup(server_factory, "UploadPart@1x100=delay:0.5")
+    path = work_dir / "progress.bin"
+    data = make_file(path, 6 * MiB, seed=20)
+    session = UploadSession(client, path, BUCKET, "progress.bin", part_size=3 * MiB)
+    events = Recorder()
+    session.subscribe(events)
+    session.start(carrier=DaskCarrier(dask, progress_interval=0.0))
+    assert session.wait(120).verified
+    assert sdk_read(server, BUCKET, "progress.bin") == data
+    for number in (1, 2):
+        sent = [e.part_bytes for e in events.of(BytesSent) if e.number == number]
+        assert sent and max(sent) >= MiB, (number, sent)  # seen while the part was in flight
+    assert "ossnb-dask-progress" in events.threads
 
 
 def test_an_expired_url_is_issued_again(

@@ -337,7 +337,7 @@ class DaskRun:
 
     def _poll(self) -> None:
         """Move workers' byte reports into the ledger until the run is over."""
-        interval = self._carrier.progress_interval
+        interval = max(0.05, self._carrier.progress_interval)
         while not self._over.wait(interval):
             try:
                 reports = self._progress.get(batch=True)
