@@ -39,6 +39,7 @@ from ossnb.upload.ledger import BytesSent, PartDone, PartState, SessionState
 from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.produced import upload_parts
 from ossnb.upload.session import UploadSession
+from ossnb.upload.source import SourceChangedError
 
 BUCKET = "dask"
 Factory = Callable[..., ServerHandle]
@@ -185,6 +186,23 @@ def test_an_expired_url_is_issued_again(
     assert sdk_read(server, "dask-expired", "e.bin") == data
     assert signed == {1: 2, 2: 2, 3: 2}
     assert all(row.attempts == 2 for row in session.snapshot().rows)
+
+
+def test_a_worker_that_sees_another_file_fails_the_part_clearly(
+    server: ServerHandle, dask: DaskClient, work_dir: Path
+) -> None:
+    client = make_client(server)
+    client.execute(PutBucket("dask-changed"))
+    path = work_dir / "changed.bin"
+    make_file(path, 2 * PART, seed=21)
+    session = UploadSession(client, path, "dask-changed", "c.bin", part_size=PART)
+    stamp = path.stat().st_mtime
+    os.utime(path, (stamp + 60, stamp + 60))  # as a worker's mount might show it
+    session.start(carrier=DaskCarrier(dask))
+    with pytest.raises(SourceChangedError, match="the workers must see the same file"):
+        session.wait(120)
+    assert session.state is SessionState.FAILED
+    assert {r.state for r in session.snapshot().rows} <= {PartState.FAILED, PartState.PENDING}
 
 
 def test_only_files_and_presigning_transports_can_go_to_the_cluster(

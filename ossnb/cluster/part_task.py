@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from ..protocol.checksums import digest, normalize_etag
 __all__ = ["PartOutcome", "PartTask", "carry_part", "produced_size", "send_produced"]
 
 _CHUNK = 1024 * 1024
+_queues: dict[str, Any] = {}  # progress queues by name, in this worker process
+_queues_lock = threading.Lock()
 Report = Callable[[int], None]
 
 
@@ -239,10 +242,19 @@ def _worker_context(task: PartTask) -> tuple[str | None, Report | None]:
     address = str(worker.address)
     if task.progress_queue is None:
         return address, None
-    queue = Queue(task.progress_queue, client=get_client())  # type: ignore[no-untyped-call]
+    with _queues_lock:  # one handle a run in each worker process, not one a task
+        queue = _queues.get(task.progress_queue)
+        if queue is None:
+            try:
+                queue = Queue(task.progress_queue, client=get_client())  # type: ignore[no-untyped-call]
+            except Exception:  # progress is best effort
+                return address, None
+            _queues[task.progress_queue] = queue
+            while len(_queues) > 4:
+                _queues.pop(next(iter(_queues)))
 
     def report(sent: int) -> None:
         with contextlib.suppress(Exception):  # best effort: the result still says it all
-            queue.put([task.token, task.number, sent, address], timeout=5)  # type: ignore[no-untyped-call]
+            queue.put([task.token, task.number, sent, address], timeout=5)
 
     return address, report
