@@ -12,6 +12,8 @@ import os
 import pickle
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -343,3 +345,9 @@ def test_produced_part_sizes_are_checked_before_anything_is_sent(
     with pytest.raises(UsageError, match="part 1 is not bytes-like"):
         upload_parts(client, DaskCarrier(dask), "dask-small", "small.bin", [lambda: 42])
     assert list_all_uploads(client, "dask-small") == []  # not even initiated
+
+
+def test_importing_ossnb_does_not_load_dask() -> None:
+    # distributed is an optional extra: only starting a Dask run imports it
+    code = "import sys, ossnb; sys.exit('distributed' in sys.modules or 'dask' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False, timeout=60).returncode == 0
