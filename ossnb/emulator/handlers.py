@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from ..protocol import errors, xml
 from ..protocol.checksums import normalize_etag
+from ..protocol.numbers import parse_uint
 from . import responses
 from .exchange import Call, Reply, empty_reply, receive_blob, xml_reply
 from .rules import http_date, parse_http_date, resolve_range
@@ -22,7 +23,6 @@ __all__ = [
     "get_bucket_location",
     "get_object",
     "int_param",
-    "is_number",
     "list_buckets",
     "list_objects",
     "object_headers",
@@ -55,22 +55,18 @@ _OVERRIDES = {
 }  # fmt: skip
 
 
-def is_number(text: str, digits: int) -> bool:
-    """``text`` is 1 to ``digits`` ASCII digits (``str.isdigit`` also accepts ``²``)."""
-    return 0 < len(text) <= digits and text.isascii() and text.isdigit()
-
-
 def int_param(call: Call, name: str, default: int, maximum: int, minimum: int = 1) -> int:
     """An integer query parameter of at least ``minimum``; values above ``maximum`` are clamped."""
     text = call.param(name)
     if not text:
         return default
-    if not is_number(text, 12) or int(text) < minimum:
+    value = parse_uint(text, max_digits=12)
+    if value is None or value < minimum:
         raise errors.InvalidArgument(
             f"{name} must be an integer of at least {minimum}.",
             details={"ArgumentName": name, "ArgumentValue": text[:100]},
         )
-    return min(int(text), maximum)
+    return min(value, maximum)
 
 
 def storage_class(call: Call) -> str:

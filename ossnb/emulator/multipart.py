@@ -6,11 +6,12 @@ import re
 from urllib.parse import unquote
 
 from ..protocol import errors, xml
+from ..protocol.numbers import parse_uint
 from . import responses
 from .blobs import Blob
 from .exchange import Call, Reply, Segment, empty_reply, receive_blob, xml_reply
-from .handlers import check_conditions, int_param, is_number, storage_class, stored_headers
-from .rules import check_bucket_name, check_key
+from .handlers import check_conditions, int_param, storage_class, stored_headers
+from .rules import check_bucket_name, check_key, offset
 from .store import UploadInfo
 
 __all__ = [
@@ -22,7 +23,7 @@ __all__ = [
     "upload_part",
 ]
 
-_COPY_RANGE = re.compile(r"^\s*bytes=(\d+)-(\d+)\s*$")
+_COPY_RANGE = re.compile(r"^\s*bytes=([0-9]+)-([0-9]+)\s*$")
 _COPY_CHUNK = 1 << 20
 
 
@@ -40,13 +41,14 @@ def initiate_upload(call: Call) -> Reply:
 
 def _part_number(call: Call) -> int:
     text, top = call.param("partNumber"), call.store.limits.max_parts
-    if not is_number(text, 6) or not 1 <= int(text) <= top:
+    number = parse_uint(text, max_digits=6)
+    if number is None or not 1 <= number <= top:
         raise errors.InvalidArgument(
             f"Part number must be an integer between 1 and {top}, inclusive.",
             ec="0017-00000220",
             details={"ArgumentName": "PartNumber", "ArgumentValue": text[:100]},
         )
-    return int(text)
+    return number
 
 
 def upload_part(call: Call) -> Reply:
@@ -100,7 +102,7 @@ def _upload_part_copy(call: Call, upload: UploadInfo, number: int) -> Reply:
         wanted = call.header("x-oss-copy-source-range")
         if wanted is not None:
             match = _COPY_RANGE.match(wanted)
-            if not match or int(match[1]) > int(match[2]) or int(match[2]) >= info.size:
+            if not match or offset(match[1]) > offset(match[2]) or offset(match[2]) >= info.size:
                 raise errors.InvalidArgument(
                     "The x-oss-copy-source-range is not valid for the source object.",
                     details={
@@ -108,7 +110,7 @@ def _upload_part_copy(call: Call, upload: UploadInfo, number: int) -> Reply:
                         "ArgumentValue": wanted[:100],
                     },
                 )
-            first, last = int(match[1]), int(match[2])
+            first, last = offset(match[1]), offset(match[2])
         if last - first + 1 > call.store.limits.max_part_size:
             raise errors.EntityTooLarge()
         blob = _copy_slices(call, reader.segments(first, last))
@@ -145,9 +147,10 @@ def _listed_parts(body: bytes) -> list[tuple[int, str]]:
     for part in root.findall("Part") if root.tag == "CompleteMultipartUpload" else []:
         number = (xml.child_text(part, "PartNumber") or "").strip()
         etag = xml.child_text(part, "ETag")
-        if not is_number(number, 6) or etag is None:
+        value = parse_uint(number, max_digits=6)
+        if value is None or etag is None:
             raise errors.MalformedXML()
-        parts.append((int(number), etag))
+        parts.append((value, etag))
     if not parts:
         raise errors.MalformedXML()
     return parts

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from ..protocol import errors
+from ..protocol.numbers import parse_uint
 from ..protocol.operations import validate_bucket_name, validate_key
+from ..protocol.signing_v1 import parse_http_date as parse_date
 
 __all__ = [
     "ByteRange",
@@ -23,12 +25,14 @@ __all__ = [
     "content_md5",
     "http_date",
     "iso8601",
+    "offset",
     "parse_http_date",
     "resolve_range",
     "url_encode",
 ]
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+_RANGE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.IGNORECASE)
+_HUGE = 1 << 63
 
 
 def check_bucket_name(name: str) -> None:
@@ -68,6 +72,17 @@ def content_md5(value: str | None) -> bytes | None:
     return raw
 
 
+def offset(digits: str) -> int:
+    """A byte offset spelled in ASCII digits; any number past 2**63 counts as 2**63.
+
+    (Beyond every object's end, so range rules apply without converting a huge string.)
+    """
+    value = parse_uint(digits, overflow=_HUGE)
+    if value is None:
+        raise ValueError(f"not a byte offset: {digits[:40]!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class ByteRange:
     """An inclusive byte range ``first..last`` of an object of ``total`` bytes."""
@@ -99,14 +114,14 @@ def resolve_range(header: str | None, size: int, standard: bool) -> ByteRange | 
         return None  # malformed ranges are ignored in both modes
     first_s, last_s = match.groups()
     if not first_s:  # suffix: the last n bytes
-        n = int(last_s)
+        n = offset(last_s)
         if n == 0 or size == 0:
             return _unsatisfiable(header, size, standard)
         if n > size:
             return ByteRange(0, size - 1, size) if standard else None
         return ByteRange(size - n, size - 1, size)
-    first = int(first_s)
-    last = int(last_s) if last_s else size - 1
+    first = offset(first_s)
+    last = offset(last_s) if last_s else size - 1
     if last_s and last < first:
         return _unsatisfiable(header, size, standard)
     if first >= size:
@@ -133,12 +148,8 @@ def http_date(ts: float | None = None) -> str:
 
 def parse_http_date(value: str | None) -> float | None:
     """Seconds since the epoch for an HTTP date, or ``None`` if absent or unparsable."""
-    if not value:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+    parsed = parse_date(value) if value else None
+    return None if parsed is None else parsed.timestamp()
 
 
 def iso8601(ts: float) -> str:

@@ -22,6 +22,7 @@ from io import BufferedIOBase
 from typing import Any
 
 from ..protocol import errors
+from ..protocol.numbers import parse_uint
 from . import responses
 from .app import App, Incoming
 from .exchange import ClientGone, DropConnection, Reply
@@ -61,13 +62,14 @@ class SocketBody:
             self.chunked = True
         elif content_length is not None:
             text = content_length.strip()
-            if not (text.isascii() and text.isdigit()) or len(text) > 19:
+            declared = parse_uint(text)
+            if declared is None:
                 self.broken = True
                 raise errors.InvalidArgument(
                     "Invalid Content-Length.",
                     details={"ArgumentName": "Content-Length", "ArgumentValue": text[:40]},
                 )
-            self._declared = int(text)
+            self._declared = declared
         self._remaining = self._declared or 0
         self.finished = not self.chunked and self._remaining == 0
 

@@ -8,11 +8,12 @@ A :class:`Response` is what came back. Header names are always lower-case.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
-__all__ = ["Request", "Response", "encode_key", "encode_query", "lower_headers"]
+__all__ = ["Request", "Response", "encode_key", "encode_query", "lower_headers", "mask_query"]
 
 Query = tuple[tuple[str, str], ...]
 _SECRET_NAMES = frozenset(
@@ -134,3 +135,23 @@ def encode_query(query: Query) -> str:
         n = quote(name, safe="~")
         parts.append(f"{n}={quote(value, safe='~')}" if value != "" else n)
     return "&".join(parts)
+
+
+# A name starts the text or follows a delimiter (never a scan from every position).
+_PAIR = re.compile(r"""(?:^|(?<=[?&;\s'"(]))(?P<name>[^=&?;\s'"]+)=(?P<value>[^&\s'"]*)""")
+
+
+def mask_query(text: str) -> str:
+    """``text`` (a URL, a request line, a log message) with secret query values masked.
+
+    The values of ``security-token``, ``x-oss-security-token``, ``Signature`` and
+    ``x-oss-signature`` become ``****``, whatever the case or percent-encoding of
+    their names, so a request line can be logged.
+    """
+
+    def mask(match: re.Match[str]) -> str:
+        if unquote_plus(match["name"]).strip().lower() in _SECRET_NAMES:
+            return f"{match['name']}=****"
+        return match[0]
+
+    return _PAIR.sub(mask, text)

@@ -94,11 +94,10 @@ def http_date(moment: datetime) -> str:
 
 def parse_http_date(text: str) -> datetime | None:
     """Parse an RFC 1123 date (``Date``/``x-oss-date`` in V1); ``None`` when unparseable."""
-    try:
-        parsed = parsedate_to_datetime(text.strip())
-    except (TypeError, ValueError, IndexError):
+    try:  # huge years, offsets or digit strings raise any of these
+        return as_utc(parsedate_to_datetime(text.strip()))
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return as_utc(parsed)
 
 
 def trim_ows(value: str) -> str:
