@@ -33,6 +33,7 @@ from ..emulator import (
 )
 from ..protocol.errors import ServiceError
 from .commands import add_parsers
+from .serve_options import add_serve_options, serve_credentials, server_limits
 
 __all__ = ["build_parser", "main"]
 
@@ -63,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--region", default=DEFAULT_REGION, help="region (default %(default)s)")
     serve.add_argument("--access-key-id", help="access key id to accept (default: the dev key)")
-    serve.add_argument("--access-key-secret", help="its secret (never printed)")
+    serve.add_argument(
+        "--access-key-secret",
+        help="its secret (never printed, but other local users see it in ps: "
+        "prefer --access-key-secret-file)",
+    )
     serve.add_argument(
         "--bucket", action="append", default=[], metavar="NAME", help="create this bucket (repeat)"
     )
@@ -83,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="inject a fault, e.g. UploadPart@3x3=error:503 or GetObject=drop (repeat)",
     )
     serve.add_argument("--verbose", action="store_true", help="log one line per request")
+    add_serve_options(serve)
     serve.set_defaults(func=_serve)
     add_parsers(commands)  # upload, uploads, parts, demo (ossnb/cli/commands.py)
     return parser
@@ -92,8 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "serve" and (args.access_key_id is None) != (args.access_key_secret is None):
-        parser.error("--access-key-id and --access-key-secret go together")
+    if args.command == "serve":
+        try:
+            args.access_key_id, args.access_key_secret = serve_credentials(args)
+        except ValueError as exc:
+            parser.error(str(exc))
     code: int = args.func(args)
     return code
 
@@ -152,8 +161,7 @@ def _serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(message)s",
         stream=sys.stderr,
     )
-    key_id = args.access_key_id or DEV_ACCESS_KEY_ID
-    secret = args.access_key_secret or DEV_ACCESS_KEY_SECRET
+    key_id, secret = args.access_key_id, args.access_key_secret
     try:
         emu = Emulator(
             args.data_dir,
@@ -166,6 +174,7 @@ def _serve(args: argparse.Namespace) -> int:
             base_domains=args.base_domain or ("localhost",),
             faults=args.fault,
             verbose=args.verbose,
+            server_limits=server_limits(args),
         )
     except (DataDirInUse, ServiceError) as exc:
         print(f"ossnb serve: {exc}", file=sys.stderr)

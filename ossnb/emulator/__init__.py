@@ -23,6 +23,7 @@ from ..protocol.parts import OSS_LIMITS, Limits
 from ..protocol.signing import Credentials
 from .app import App
 from .faults import Fault, Faults, parse_fault
+from .guards import ServerLimits
 from .rules import check_bucket_name
 from .server import EmulatorServer, make_server
 from .store import DataDirInUse, Store
@@ -37,6 +38,7 @@ __all__ = [
     "Emulator",
     "Fault",
     "Faults",
+    "ServerLimits",
     "parse_fault",
     "serve_in_thread",
 ]
@@ -54,6 +56,7 @@ class Emulator:
 
     ``auth=False`` skips signature checks (unit tests only). ``faults`` arms fault
     injection (see :mod:`.faults`); more can be added later through :attr:`faults`.
+    ``server_limits`` bounds connections and how long a request may take.
     Raises :class:`DataDirInUse` if another emulator serves ``data_dir``.
     """
 
@@ -72,6 +75,7 @@ class Emulator:
         faults: Iterable[Fault] = (),
         limits: Limits = OSS_LIMITS,
         verbose: bool = False,
+        server_limits: ServerLimits | None = None,
     ) -> None:
         self.region = region
         self.credentials = Credentials(access_key_id, access_key_secret)
@@ -89,7 +93,9 @@ class Emulator:
                 auth=auth,
                 faults=self.faults,
             )
-            self.server: EmulatorServer = make_server(self.app, host, port, verbose=verbose)
+            self.server: EmulatorServer = make_server(
+                self.app, host, port, verbose=verbose, limits=server_limits
+            )
         except BaseException:
             self.store.close()
             raise

@@ -1,10 +1,11 @@
 """The socket side: stdlib ``ThreadingHTTPServer``, HTTP/1.1 keep-alive (docs/ARCHITECTURE.md §5).
 
 Request bodies are framed here (``Content-Length`` or chunked, bounded as they
-arrive) and read in 1 MiB pieces into a reused buffer; object bytes go out with
-``sendfile``. A body left unread by an early error is drained when small enough,
+arrive) and read into a reused buffer (up to 1 MiB at a time), only once the request
+is authenticated; object bytes go out with ``sendfile``. A body left unread by an
+early error is drained when small enough and the request was authenticated,
 otherwise the connection closes after the answer (with a short linger so the
-client can read it).
+client can read it). Deadlines and the connection limit: :mod:`.guards`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import logging
 import re
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from io import BufferedIOBase
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..protocol.numbers import parse_uint
 from . import responses
 from .app import App, Incoming
 from .exchange import ClientGone, DropConnection, Reply
+from .guards import ConnectionSlots, GuardedHandler, ReadBuffer, ServerLimits
 from .rules import http_date
 
 __all__ = ["CHUNK_SIZE", "DRAIN_LIMIT", "EmulatorServer", "SocketBody", "make_server"]
@@ -33,7 +34,7 @@ __all__ = ["CHUNK_SIZE", "DRAIN_LIMIT", "EmulatorServer", "SocketBody", "make_se
 log = logging.getLogger("ossnb.emulator")
 
 CHUNK_SIZE = 1 << 20
-"""Bytes read from the socket at a time."""
+"""Most bytes read from the socket at a time."""
 DRAIN_LIMIT = 64 << 20
 """Largest unread body drained (instead of closing the connection) after an early answer."""
 MAX_HEADER_BYTES = 64 << 10
@@ -48,7 +49,7 @@ class SocketBody:
         self, rfile: BufferedIOBase, content_length: str | None, transfer_encoding: str | None
     ):
         self._rfile = rfile
-        self._buffer = memoryview(bytearray(CHUNK_SIZE))
+        self._buffer = ReadBuffer(CHUNK_SIZE)
         self.broken = False
         self.chunked = False
         self._declared: int | None = None
@@ -82,7 +83,7 @@ class SocketBody:
         return self.chunked or self._declared is not None
 
     def _fill(self, count: int) -> memoryview:
-        view = self._buffer[:count]
+        view = self._buffer.take(count)
         try:
             got = self._rfile.readinto(view)
         except (OSError, ValueError):
@@ -90,6 +91,7 @@ class SocketBody:
         if not got:
             self.broken = True
             raise ClientGone()
+        self._buffer.filled(len(view), got)
         return view[:got]
 
     def chunks(self, limit: int) -> Iterator[memoryview]:
@@ -172,32 +174,23 @@ class SocketBody:
             self.broken = True
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(GuardedHandler):
     protocol_version = "HTTP/1.1"
     server_version = "AliyunOSS"
     sys_version = ""
-    timeout = 120  # idle keep-alive connections are closed after this
     disable_nagle_algorithm = True
     rbufsize = 64 << 10
     server: EmulatorServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, False)
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             log.info("%s %s", self.address_string(), format % args)
 
     def handle_one_request(self) -> None:
+        self.clock.idle()
         try:
             self.raw_requestline = self.rfile.readline(65537)
+            self.clock.headers()
             if len(self.raw_requestline) > 65536:
                 self.send_error(414)
                 return
@@ -209,6 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
             if sum(len(k) + len(v) for k, v in self.headers.items()) > MAX_HEADER_BYTES:
                 self.send_error(431)
                 return
+            self.clock.body()
             self._serve()
         except (OSError, ValueError):
             self.close_connection = True
@@ -253,7 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         try:
-            body.drain(DRAIN_LIMIT)
+            if reply.op and not self.clock.owes_continue:  # routed, so authenticated
+                body.drain(DRAIN_LIMIT)
             if not body.finished:
                 self.close_connection = True
             self._send(reply, head)
@@ -318,7 +313,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_WR)
             self.connection.settimeout(1.0)
             deadline = time.monotonic() + 2.0
-            while time.monotonic() < deadline and self.connection.recv(CHUNK_SIZE):
+            while time.monotonic() < deadline and self.connection.recv(64 << 10):
                 pass
         except OSError:
             pass
@@ -329,39 +324,25 @@ def _clean(value: str) -> str:
     return value.replace("\r", " ").replace("\n", " ")
 
 
-class EmulatorServer(ThreadingHTTPServer):
-    """A threaded HTTP server bound to one :class:`App`; tracks connections to close them."""
+class EmulatorServer(ConnectionSlots, ThreadingHTTPServer):
+    """A threaded HTTP server bound to one :class:`App`, within :class:`ServerLimits`."""
 
     daemon_threads = True
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: App, *, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: App,
+        *,
+        verbose: bool = False,
+        limits: ServerLimits | None = None,
+    ) -> None:
         self.app = app
         self.verbose = verbose
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
+        self.init_slots(limits)
         super().__init__(address, _Handler)
-
-    def track(self, connection: socket.socket, alive: bool) -> None:
-        with self._connections_lock:
-            if alive:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    @property
-    def active_connections(self) -> int:
-        with self._connections_lock:
-            return len(self._connections)
-
-    def close_connections(self) -> None:
-        """Shut down every open client connection (idle keep-alive ones included)."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _EmulatorServer6(EmulatorServer):
@@ -369,8 +350,13 @@ class _EmulatorServer6(EmulatorServer):
 
 
 def make_server(
-    app: App, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False
+    app: App,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    verbose: bool = False,
+    limits: ServerLimits | None = None,
 ) -> EmulatorServer:
     """Bind (not yet serve) a server for ``app``; ``port=0`` picks a free port."""
     cls = _EmulatorServer6 if ":" in host else EmulatorServer
-    return cls((host, port), app, verbose=verbose)
+    return cls((host, port), app, verbose=verbose, limits=limits)
