@@ -24,6 +24,7 @@ from ..protocol.http import Request, lower_headers
 from . import cors, handlers, multipart, responses
 from .exchange import Body, Call, DropConnection, Reply
 from .faults import Faults
+from .incidents import unexpected
 from .rules import check_bucket_name, check_key
 from .store import Store
 
@@ -165,11 +166,9 @@ class App:
             raise
         except errors.ServiceError as exc:
             reply = self.error_reply(exc, request_id, host, incoming.method == "HEAD")
-        except Exception:
-            log.exception("internal error on %s %.200s", incoming.method, incoming.target)
-            reply = self.error_reply(
-                errors.InternalError(), request_id, host, incoming.method == "HEAD"
-            )
+        except Exception as exc:  # a full disk says so; anything else is logged
+            failure = unexpected(exc, incoming.method, incoming.target)
+            reply = self.error_reply(failure, request_id, host, incoming.method == "HEAD")
         reply.headers["x-oss-request-id"] = request_id
         reply.op = op
         origin = headers.get("origin")

@@ -69,6 +69,7 @@ __all__ = [
     "UsageError",
     "error_class",
     "error_from_response",
+    "is_storage_full",
     "is_transient",
 ]
 
@@ -137,6 +138,8 @@ class ServiceError(OssError):
     @property
     def hint(self) -> str:
         """What the user can do about it, in one line."""
+        if is_storage_full(self):
+            return STORAGE_FULL_HINT
         spec = ERROR_CODES.get(self.error_code)
         return spec.hint if spec else ""
 
@@ -509,10 +512,35 @@ _CLASSES: dict[str, type[ServiceError]] = {
 
 
 def is_transient(error: OssError) -> bool:
-    """Whether retrying may help: no answer, a server fault, or throttling (5xx, 429)."""
+    """Whether retrying may help: no answer, a server fault, or throttling (5xx, 429).
+
+    Not when the server says its storage is full: that lasts until someone frees space.
+    """
     if isinstance(error, TransportError):
         return True
+    if is_storage_full(error):
+        return False
     return isinstance(error, ServiceError) and (error.status >= 500 or error.status == 429)
+
+
+STORAGE_FULL = "The server's storage is full"
+"""How the ossnb emulator's ``InternalError`` message starts when its disk is full.
+
+OSS has no error code for that, so the emulator answers ``InternalError`` (500), as OSS
+does for server faults, with this message; clients then say so and do not retry."""
+STORAGE_FULL_HINT = (
+    "The server's disk is full: free space there (for the ossnb emulator, in its "
+    "--data-dir), then resume; retrying before that will not help."
+)
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """Whether ``error`` is the emulator's "storage is full" ``InternalError``."""
+    return (
+        isinstance(error, ServiceError)
+        and error.error_code == "InternalError"
+        and error.message.startswith(STORAGE_FULL)
+    )
 
 
 def error_class(code: str) -> type[ServiceError]:
