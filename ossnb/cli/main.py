@@ -108,9 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _mask(secret: str) -> str:
-    if len(secret) < 12:
-        return "*" * len(secret)
-    return f"{secret[:2]}{'*' * (len(secret) - 4)}{secret[-2:]}"
+    return "********"  # not a character of it, nor its length
 
 
 def _is_loopback(host: str) -> bool:
