@@ -1,5 +1,7 @@
 """Malformed and huge numbers in requests: always a 4xx with OSS's code, never a 500.
 
+(And the client's side of the same class: huge numbers in a hostile server's answer.)
+
 Python's ``int()`` refuses strings of more than 4,300 digits with a ``ValueError``; an
 unguarded parse of a request field turned that into ``InternalError`` (500) and a logged
 traceback, before authentication for ``Expires`` and ``x-oss-expires``. Every numeric
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import http.client
+import http.server
+import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -20,10 +24,18 @@ from datetime import datetime, timezone
 import pytest
 from conftest import ServerHandle
 from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
-from session_fixtures import make_client
+from session_fixtures import FAST_RETRY, make_client
 
+from ossnb.client.client import Client
+from ossnb.protocol.errors import ResponseError
 from ossnb.protocol.http import Request, encode_query
-from ossnb.protocol.operations import InitiateMultipartUpload, PutBucket, PutObject
+from ossnb.protocol.operations import (
+    GetObject,
+    HeadObject,
+    InitiateMultipartUpload,
+    PutBucket,
+    PutObject,
+)
 from ossnb.protocol.signing import Credentials, sign_v1, sign_v4
 
 Scenario = Callable[[str], None]
@@ -222,3 +234,48 @@ def test_v1_signed_requests_with_sane_numbers_still_work(
     request = Request("GET", BUCKET, "k", (), {"range": "bytes=0002-0004"})
     signed = sign_v1(request, credentials, datetime.now(timezone.utc)).request
     assert _raw(numbers_server, "GET", signed.path, dict(signed.headers)) == (206, "")
+
+
+class _HostileServer(http.server.BaseHTTPRequestHandler):
+    """Answers every GET/HEAD with a 5000-digit object size and multipart ETag."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self, body: bytes) -> None:
+        self.send_response(206 if self.command == "GET" else 200)
+        self.send_header("Content-Length", "2")
+        self.send_header("Content-Range", f"bytes 0-1/{HUGE}")
+        self.send_header("ETag", f'"{"A" * 32}-{HUGE}"')
+        self.send_header("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._answer(b"ab")
+
+    def do_HEAD(self) -> None:
+        self._answer(b"")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_hostile_servers_huge_numbers_are_a_response_error(scenario: Scenario) -> None:
+    """The client's side of the same class: a 5000-digit Content-Range total is a
+    ResponseError (it was a bare ValueError), a 5000-digit multipart ETag counts no parts."""
+    scenario("client: a hostile server's huge numbers are a ResponseError, never a crash")
+    hostile = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HostileServer)
+    threading.Thread(target=hostile.serve_forever, daemon=True).start()
+    try:
+        client = Client(
+            f"http://127.0.0.1:{hostile.server_address[1]}",
+            Credentials("LTAIkey", "secret"),
+            region="cn-hangzhou",
+            retry=FAST_RETRY,
+        )
+        with pytest.raises(ResponseError, match="Content-Range"):
+            client.execute(GetObject("b-hostile", "k", range=(0, 1)))
+        assert client.execute(HeadObject("b-hostile", "k")).part_count is None
+    finally:
+        hostile.shutdown()
+        hostile.server_close()

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .numbers import parse_uint
+
 __all__ = [
     "BucketInfo",
     "CompleteResult",
@@ -28,13 +30,13 @@ __all__ = [
     "etag_part_count",
 ]
 
-_MULTIPART_ETAG = re.compile(r'^\s*"?[0-9A-Fa-f]{32}-(\d+)"?\s*$')
+_MULTIPART_ETAG = re.compile(r'^\s*"?[0-9A-Fa-f]{32}-([0-9]+)"?\s*$')
 
 
 def etag_part_count(etag: str) -> int | None:
     """``N`` for a multipart ETag ``"<hex>-N"`` (docs/PROTOCOL.md §3.3), else ``None``."""
     match = _MULTIPART_ETAG.match(etag)
-    return int(match.group(1)) if match else None
+    return parse_uint(match.group(1), max_digits=6) if match else None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ from .multipart import (
     complete_body,
     parse_complete_body,
 )
+from .numbers import parse_uint
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -250,7 +251,7 @@ class PutObject(Operation[PutObjectResult]):
         )
 
 
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+([0-9]+)-([0-9]+)/([0-9]+|\*)\s*$")
 
 
 def object_info(response: Response, where: str, size: int | None = None) -> ObjectInfo:
@@ -321,10 +322,11 @@ class GetObject(Operation[GetObjectResult]):
         size: int | None = None
         if content_range is not None:
             match = _CONTENT_RANGE.match(content_range)
-            if match is None:
-                raise ResponseError(f"{self.name} response: bad Content-Range {content_range!r}")
-            if match.group(3) != "*":
-                size = int(match.group(3))
+            total = None if match is None or match[3] == "*" else parse_uint(match[3])
+            if match is None or (total is None and match[3] != "*"):
+                bad = content_range[:100]
+                raise ResponseError(f"{self.name} response: bad Content-Range {bad!r}")
+            size = total
         elif response.header("content-length") is None:
             size = len(response.body)
         return GetObjectResult(
