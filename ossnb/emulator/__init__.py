@@ -8,7 +8,9 @@
 
 Layers: :mod:`.store` (state and OSS rules over SQLite + blob files), :mod:`.app`
 (routing, signature checks, handlers in :mod:`.handlers`/:mod:`.multipart`),
-:mod:`.server` (stdlib threaded HTTP/1.1), :mod:`.faults` (fault injection).
+:mod:`.server` (stdlib threaded HTTP/1.1) within :mod:`.guards` (request deadlines, a
+connection limit), :mod:`.incidents` (redacted logs, a full disk said as such),
+:mod:`.faults` (fault injection).
 """
 
 from __future__ import annotations
