@@ -142,8 +142,9 @@ def test_an_unauthenticated_body_is_refused_from_its_headers(
     server_factory: Factory, scenario: Scenario
 ) -> None:
     """Unsigned, wrongly signed (V1, V4), with or without ``Expect: 100-continue``: the
-    403 comes at once, no 100 Continue invites the body, the connection closes. Signed
-    with ``Expect: 100-continue``: 100 Continue, then the body is stored."""
+    403 comes at once, no 100 Continue invites the body, the connection closes; a CORS
+    preflight declaring a body likewise. Signed with ``Expect: 100-continue``: 100
+    Continue, then the body is stored."""
     scenario("emulator: an unauthenticated body is refused from its headers, never read")
     server = server_factory(*FAST)
     make_client(server).execute(PutBucket("slow"))
@@ -159,6 +160,13 @@ def test_an_unauthenticated_body_is_refused_from_its_headers(
             assert answer.startswith(b"HTTP/1.1 403 "), (case, answer[:100])
             assert b"Connection: close" in answer, case
             assert _code(answer) in ("AccessDenied", "SignatureDoesNotMatch"), case
+    # A CORS preflight is answered unsigned: its body is not read either.
+    preflight = {"origin": "http://example.com", "access-control-request-method": "PUT"}
+    started = time.monotonic()
+    sock = _connect(server, _head(server, "OPTIONS", "k", {**declared, **preflight}))
+    answer = _answer(sock, 5)
+    sock.close()
+    assert time.monotonic() - started < 1.5 and b"Connection: close" in answer, answer[:300]
     # Signed, the same request gets its 100 Continue, then its body is read and stored.
     body = b"hello, after 100 Continue"
     headers = {"content-length": str(len(body)), "expect": "100-continue"}

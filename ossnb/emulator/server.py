@@ -247,7 +247,8 @@ class _Handler(GuardedHandler):
             self._drop()
             return
         try:
-            if reply.op and not self.clock.owes_continue:  # routed, so authenticated
+            authenticated = reply.op not in ("", "Options")  # a CORS preflight is unsigned
+            if authenticated and not self.clock.owes_continue:
                 body.drain(DRAIN_LIMIT)
             if not body.finished:
                 self.close_connection = True
