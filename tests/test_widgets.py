@@ -32,6 +32,7 @@ from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.session import UploadSession
 from ossnb.widgets import StaleUploadsWidget, UploadWidget, widget_for
 from ossnb.widgets.ledger_table import ledger_html, order_rows, page_of
+from ossnb.widgets.parts_map import CODES, encode
 from ossnb.widgets.updater import Updater
 
 BUCKET = "widgets"
@@ -181,7 +182,7 @@ def test_abort_mid_upload_leaves_no_parts(
     upload_id = ui.session.upload_id
     assert upload_id is not None
     assert {"pause", "abort"} <= _enabled(ui) and "start" not in _enabled(ui)
-    assert any(b.container.layout.display != "none" for b in ui._bars.parts), "part bars"
+    wait_for(lambda: ui.refresh() and set(ui._map.codes) & {CODES["sending"]}, what="map: sending")
 
     assert _click(ui.buttons["abort"]) < 0.2, "Abort returns at once; the work runs elsewhere"
     assert ui.join(20) is SessionState.ABORTED
@@ -192,28 +193,42 @@ def test_abort_mid_upload_leaves_no_parts(
     assert re.search(r"ListParts</b> .*→ <b [^>]*>404 NoSuchUpload", step)
     assert "UploadPart" not in step, "parts cancelled by the abort belong to the transcript"
     assert _gone(client, "abort.bin", upload_id)
-    assert ui._bars.overall.container.children[1].bar_style == "danger"
-    assert all(b.container.layout.display == "none" for b in ui._bars.parts)
+    assert (ui._bar.bar_style, ui._bar.value) == ("danger", 0), "nothing left on the server"
+    sent = ui.session.snapshot().ledger.count(PartState.DONE)
+    assert f'class="ossnb-parts-dropped">{sent}<' in ui._status.value
+    assert ui._map.codes.count(CODES["gone"]) == sent >= 3, "sent parts show as gone"
+    assert set(ui._map.codes) == {CODES["gone"], CODES["pending"]}
+    assert f"gone <b>{sent}</b>" in ui._counts.value and "done <b>" not in ui._counts.value
+    assert "ossnb-part-done" not in ui._ledger.value and "dropped by Abort" in ui._ledger.value
 
 
 def test_pause_resume_then_complete(
     server_factory: Factory, work_dir: Path, closing: list[w.Widget]
 ) -> None:
     server, client = _setup(server_factory, SLOW)
-    data = make_file(work_dir / "pause.bin", 2 * MiB + 3, seed=3)
+    data = make_file(work_dir / "pause.bin", 4 * MiB + 3, seed=3)
     ui = _widget(closing, client, work_dir / "pause.bin", "pause.bin", workers=2)
     ui.buttons["start"].click()
     wait_for(lambda: _etags_in_ledger(ui) >= 2, what="two parts")
+    wait_for(lambda: ui.refresh() and "iB/s" in ui._numbers.value, what="a rate")
     assert _click(ui.buttons["pause"]) < 0.2
     assert ui.session.state is SessionState.PAUSED
     assert ui.join(10) is SessionState.PAUSED
     assert "resume" in _enabled(ui) and "pause" not in _enabled(ui)
     assert 'ossnb-badge-paused ossnb-state">paused' in ui._status.value
+    assert (
+        "paused at " in ui._numbers.value and "ossnb-obvious" in ui.buttons["resume"]._dom_classes
+    )
+    frozen = (ui._numbers.value, ui._bar.value, ui._result.value)
+    assert "Resume sends them again from their first byte" in frozen[2]
+    time.sleep(1.0)
+    ui.refresh()
+    assert (ui._numbers.value, ui._bar.value, ui._result.value) == frozen, "paused: nothing moves"
     ui.buttons["resume"].click()
     assert ui.join(30) is SessionState.COMPLETED
-    bar = ui._bars.overall.container.children[1]
+    bar = ui._bar
     assert (bar.value, bar.max, bar.bar_style) == (len(data), len(data), "success")
-    assert "100%" in ui._bars.overall.container.children[0].value
+    assert "4.0 MiB of 4.0 MiB (100%)" in ui._numbers.value
     assert sdk_read(server, BUCKET, "pause.bin") == data
     assert list_all_uploads(client, BUCKET) == []
 
@@ -236,7 +251,11 @@ def test_complete_button_waits_for_every_part(
         wait_for(lambda: ui.session.snapshot().ledger.all_done, what="all parts")
         ui.join(30)
         assert ui.session.state is not SessionState.COMPLETED
-        assert "complete" in _enabled(ui)
+        assert _enabled(ui) == {"complete", "abort", "list_parts"}, "Start has nothing to do"
+        assert "All 5 part(s) sent: ready to complete." in ui._result.value
+        assert "ossnb-obvious" in ui.buttons["complete"]._dom_classes
+        ui.buttons["start"].click()  # a stale click from the page: harmless
+        assert ui.join(5) is SessionState.INITIATED
         ui.buttons["complete"].click()
         assert ui.join(30) is SessionState.COMPLETED
     assert sdk_read(server, BUCKET, "manual.bin") == data
@@ -396,7 +415,7 @@ def test_secrets_never_reach_widget_state(
     assert ui.join(30) is SessionState.COMPLETED
     ui.refresh()
     assert ui._transcript.value == "", "a closed transcript is not rendered"
-    ui._accordion.selected_index = 0  # open it
+    ui._tabs.selected_index = 2  # open the transcript tab
     ui.refresh()
     state = _state_json(ui)
     assert "OSS4-HMAC-SHA256" in state and "string to sign" in state, "the transcript is shown"
@@ -539,3 +558,80 @@ def test_a_widget_made_after_start_complete_false_shows_it(
     assert ui.auto_complete.value is False
     session.abort()
     assert list_all_uploads(client, BUCKET) == []
+
+
+def test_repeated_clicks_are_harmless(
+    server_factory: Factory, work_dir: Path, closing: list[w.Widget]
+) -> None:
+    """A double click (or a click the page sent before it saw the button disabled) does
+    nothing: no UsageError in the step panel, one run, one upload."""
+    server, client = _setup(server_factory, SLOW)
+    data = make_file(work_dir / "double.bin", 8 * PART, seed=11)
+    ui = _widget(closing, client, work_dir / "double.bin", "double.bin", workers=2)
+    ui.buttons["start"].click()
+    ui.buttons["start"].click()
+    wait_for(lambda: ui.session.state is SessionState.RUNNING, what="running")
+    ui.buttons["pause"].click()
+    ui.buttons["pause"].click()
+    ui.buttons["resume"].click()
+    ui.buttons["resume"].click()
+    assert ui.join(30) is SessionState.COMPLETED
+    ui.buttons["complete"].click()
+    ui.buttons["abort"].click()
+    ui.join(10)
+    ui.refresh()
+    assert "UsageError" not in ui._step.value and "UsageError" not in ui._result.value
+    assert "Completed and verified" in ui._result.value
+    assert [u for u in list_all_uploads(client, BUCKET)] == []
+    assert sdk_read(server, BUCKET, "double.bin") == data
+
+
+def test_resume_shows_the_parts_on_the_server_before_start(
+    server_factory: Factory, work_dir: Path, closing: list[w.Widget]
+) -> None:
+    """After a kernel restart (a new session from the checkpoint), the widget lists the
+    server's parts once, read-only: the map shows them held and the toolbar says so."""
+    server, client = _setup(server_factory)
+    path = work_dir / "resume.bin"
+    data = make_file(path, 6 * PART, seed=12)
+    first = UploadSession(client, path, BUCKET, "resume.bin", part_size=PART)
+    upload_id = first.initiate()
+    for number in (1, 2, 5):
+        first.upload_part(number)
+    ui = _widget(closing, client, path, "resume.bin")  # the "restarted kernel"
+    assert ui.session.upload_id == upload_id
+    assert ui.join(10) is SessionState.INITIATED
+    codes = ui._map.codes
+    assert [i + 1 for i, c in enumerate(codes) if c == CODES["held"]] == [1, 2, 5]
+    assert "the server already holds 3 of 6 part(s) (300.0 KiB)" in ui._result.value
+    assert "only the other 3 are sent" in ui._result.value
+    assert ui._map.reply(2)["etag"] == first.row(2).etag, "the server's ETag of a held part"
+    ui.buttons["start"].click()
+    assert ui.join(30) is SessionState.COMPLETED
+    reused = [row.number for row in ui.session.snapshot().rows if row.reused]
+    assert reused == [1, 2, 5]
+    assert [i + 1 for i, c in enumerate(ui._map.codes) if c == CODES["reused"]] == [1, 2, 5]
+    assert sdk_read(server, BUCKET, "resume.bin") == data
+
+
+def test_map_encoding_is_compact_at_10000_parts() -> None:
+    rows = [PartRow(n, (n - 1) * PART, PART) for n in range(1, 10_001)]
+    rows[9] = PartRow(10, 9 * PART, PART, state=PartState.SENDING, bytes_sent=PART // 2)
+    rows[19] = PartRow(20, 19 * PART, PART, state=PartState.SENDING, attempts=2)
+    rows[29] = PartRow(30, 29 * PART, PART, state=PartState.DONE, reused=True)
+    rows[39] = PartRow(40, 39 * PART, PART, state=PartState.FAILED, attempts=300)
+    started = time.perf_counter()
+    codes, fills, attempts = encode(rows, held={50})
+    assert time.perf_counter() - started < 0.05, "ten encodings a second fit easily"
+    assert len(codes) == len(fills) == len(attempts) == 10_000
+    assert (codes[9], fills[9], codes[19], codes[29], codes[39], codes[49]) == (
+        CODES["sending"],
+        127,
+        CODES["retrying"],
+        CODES["reused"],
+        CODES["failed"],
+        CODES["held"],
+    )
+    assert attempts[39] == 255 and codes[0] == CODES["pending"]
+    gone, _, _ = encode(rows, held={50}, aborted=True)
+    assert (gone[29], gone[49], gone[9]) == (CODES["gone"], CODES["gone"], CODES["pending"])
