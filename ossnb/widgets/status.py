@@ -109,8 +109,6 @@ def numbers_html(snap: SessionSnapshot, shown: int, rate: float | None) -> str:
         parts.append(f"{'paused at ' if paused else ''}{size(rate)}/s")
         if moving:
             parts.append(f"about {_duration(max(0, total - shown) / rate)} left")
-        else:
-            parts.append("time left: on Resume")
     elif moving:
         parts.append("measuring the rate…")
     return f'<span class="ossnb-numbers-text">{" · ".join(parts)}</span>'

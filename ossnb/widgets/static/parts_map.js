@@ -12,7 +12,7 @@ const STATES = [
   ["failed", "--jp-error-color1", "#d32f2f"],
   ["retrying", "--jp-warn-color1", "#f57c00"],
   ["held", "--jp-info-color3", "#b2ebf2"],
-  ["gone", "--jp-border-color1", "#9e9e9e"],
+  ["gone", "--jp-error-color3", "#ffcdd2"],
 ];
 const NOTES = {
   pending: "not sent yet",
@@ -121,7 +121,7 @@ function render({ model, el }) {
         ctx.fillStyle = c[code] || c[0];
         ctx.fillRect(x, y, w, w);
         if (code === 7 && w >= 4) {
-          ctx.strokeStyle = c[0];
+          ctx.strokeStyle = c[4];
           ctx.beginPath();
           ctx.moveTo(x, y + w);
           ctx.lineTo(x + w, y);
