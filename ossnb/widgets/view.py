@@ -89,7 +89,7 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             value=0, min=0, max=max(1, plan.size), layout=w.Layout(flex="1", min_width="80px")
         )
         self._numbers = panels.html("ossnb-numbers")
-        self._numbers.layout = w.Layout(width="380px")
+        self._numbers.layout = w.Layout(width="460px")
         self._overall = w.HBox(
             [w.HTML("uploaded", layout=w.Layout(width="64px")), self._bar, self._numbers],
             layout=w.Layout(align_items="center", height="28px"),

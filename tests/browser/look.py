@@ -116,9 +116,12 @@ VISIBLE_JS = """(stop) => {
 }"""
 
 
-def write_look_notebook(path: Path, key: str, size: int, *, sparse: bool = False) -> Path:
+def write_look_notebook(
+    path: Path, key: str, size: int, *, sparse: bool = False, checkpoint: bool = False
+) -> Path:
     """The README's one cell, on a file of ``size`` bytes in 100 KiB parts, then one more cell."""
     fill = f"f.truncate({size})" if sparse else f"f.write(os.urandom({size}))"
+    resumable = "" if checkpoint else ", checkpoint=None"
     nb = new_notebook()
     nb.cells = [
         new_markdown_cell("The upload widget, as a newcomer sees it."),
@@ -129,7 +132,7 @@ import ossnb
 if not os.path.exists("{key}"):
     with open("{key}", "wb") as f:
         {fill}
-ossnb.upload_widget("{key}", "oss://{BUCKET}/{key}", part_size="100KiB", workers=2, checkpoint=None)"""
+ossnb.upload_widget("{key}", "oss://{BUCKET}/{key}", part_size="100KiB", workers=2{resumable})"""
         ),
         new_code_cell('print("the next cell ran")'),
     ]
@@ -165,6 +168,11 @@ def check_fits(page: Any, stop: str | None) -> dict[str, Any]:
     assert seen["innerScroll"] == [], seen
     assert seen["overflowX"] <= 1, seen
     return seen
+
+
+def count(page: Any, state: str) -> int:
+    """How many cells of the parts map are in ``state`` (its legend says)."""
+    return int(page.locator(f".ossnb-map-key-{state}").get_attribute("data-count") or -1)
 
 
 def check_steady(page: Any, ms: int = 4000) -> dict[str, Any]:
