@@ -202,7 +202,7 @@ def lab(
         _stop(proc)
 
 
-THEMES = ("JupyterLab Light", "JupyterLab Dark")
+THEMES = ("JupyterLab Light", "JupyterLab Dark", "JupyterLab Dark High Contrast")
 
 
 @pytest.fixture(scope="session", params=THEMES)
