@@ -635,3 +635,24 @@ def test_map_encoding_is_compact_at_10000_parts() -> None:
     assert attempts[39] == 255 and codes[0] == CODES["pending"]
     gone, _, _ = encode(rows, held={50}, aborted=True)
     assert (gone[29], gone[49], gone[9]) == (CODES["gone"], CODES["gone"], CODES["pending"])
+
+
+def test_transcript_says_why_an_empty_body_has_a_content_md5() -> None:
+    from ossnb.protocol.checksums import EMPTY_MD5_B64
+    from ossnb.protocol.transcript import Exchange
+    from ossnb.widgets.transcript import Entry, exchange_html
+
+    def exchange(method: str, md5: str) -> Exchange:
+        return Exchange(
+            operation="ListParts",
+            method=method,
+            host="127.0.0.1",
+            path="/b/k",
+            query=(("uploadId", "X"),),
+            request_headers={"content-md5": md5},
+        )
+
+    empty = exchange_html(Entry(1, exchange("GET", EMPTY_MD5_B64)))
+    assert "the MD5 of an empty body" in empty
+    sent = exchange_html(Entry(2, exchange("PUT", "XrY7u+Ae7tCTyyK7j1rNww==")))
+    assert "empty body" not in sent and "XrY7u+Ae7tCTyyK7j1rNww==" in sent
