@@ -57,6 +57,11 @@ def _walk_through_states(page: Any, name: str, stop: str | None) -> None:
     page.locator("button.ossnb-abort").click()
     expect(state(page)).to_have_text("aborted", timeout=15_000)
     check_contrast(page, f"{name}-aborted")
+    for tab in ("Step by step", "HTTP transcript", "Plan"):  # string to sign, exchanges, plan
+        page.locator(".ossnb-tabs .lm-TabBar-tab", has_text=tab).click()
+        page.wait_for_timeout(300)
+        check_contrast(page, f"{name}-aborted-{tab.split()[-1].lower()}")
+    expect(page.locator(".ossnb-transcript")).to_contain_text("string to sign")
     print(name, sample)
 
 
