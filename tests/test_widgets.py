@@ -253,6 +253,7 @@ def test_complete_button_waits_for_every_part(
         assert ui.session.state is not SessionState.COMPLETED
         assert _enabled(ui) == {"complete", "abort", "list_parts"}, "Start has nothing to do"
         assert "All 5 part(s) sent: ready to complete." in ui._result.value
+        assert 'ossnb-badge-initiated ossnb-state">ready to complete<' in ui._status.value
         assert "ossnb-obvious" in ui.buttons["complete"]._dom_classes
         ui.buttons["start"].click()  # a stale click from the page: harmless
         assert ui.join(5) is SessionState.INITIATED

@@ -41,10 +41,11 @@ def size(n: float | None) -> str:
     return "" if n is None else format_size(n)
 
 
-def state_badge(state: SessionState | str, css: str = "ossnb-state") -> str:
-    """A coloured badge whose text is the state's value (tests read it)."""
+def state_badge(state: SessionState | str, css: str = "ossnb-state", label: str = "") -> str:
+    """A badge coloured by theme variables; its text is the state's value (tests read it),
+    or ``label`` when that says more (the class still names the state)."""
     value = state.value if isinstance(state, SessionState) else state
-    return f'<span class="ossnb-badge ossnb-badge-{esc(value)} {css}">{esc(value)}</span>'
+    return f'<span class="ossnb-badge ossnb-badge-{esc(value)} {css}">{esc(label or value)}</span>'
 
 
 def table(

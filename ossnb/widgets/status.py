@@ -127,9 +127,17 @@ def status_html(snap: SessionSnapshot) -> str:
     else:
         count = f'parts uploaded <span class="ossnb-parts-done">{done:,}</span>/{total:,}'
     return (
-        f'{state_badge(snap.state)} <span class="ossnb-label">upload ID</span> '
+        f"{state_badge(snap.state, label=_badge_label(snap))} "
+        '<span class="ossnb-label">upload ID</span> '
         f'<code class="ossnb-upload-id">{upload_id}</code> · {count}'
     )
+
+
+def _badge_label(snap: SessionSnapshot) -> str:
+    """``ready to complete`` rather than ``initiated`` once every part is sent."""
+    if snap.state is _S.INITIATED and snap.ledger.all_done:
+        return "ready to complete"
+    return ""
 
 
 def truth_html(
