@@ -35,7 +35,7 @@ def _walk_through_states(page: Any, name: str, stop: str | None) -> None:
     expect(state(page)).to_have_text("planned", timeout=60_000)
     check_fits(page, stop)
     check_contrast(page, f"{name}-planned")
-    page.locator("button.ossnb-start").click()
+    page.locator("button.ossnb-start").dblclick()  # the second click must do no harm
     expect(state(page)).to_have_text("running", timeout=10_000)
     sample = check_steady(page)
     check_fits(page, stop)
@@ -43,7 +43,7 @@ def _walk_through_states(page: Any, name: str, stop: str | None) -> None:
     page.locator(".ossnb-map-canvas").click(position={"x": 3, "y": 3})  # part 1
     expect(page.locator(".ossnb-map-info")).to_contain_text("part 1: bytes 0–102,399")
     expect(page.locator(".ossnb-map-info")).to_contain_text(re.compile(r'ETag "[0-9A-F]{32}"'))
-    page.locator("button.ossnb-pause").click()
+    page.locator("button.ossnb-pause").dblclick()
     expect(state(page)).to_have_text("paused", timeout=10_000)
     page.wait_for_timeout(500)
     numbers = page.locator(".ossnb-numbers").inner_text()
@@ -62,6 +62,9 @@ def _walk_through_states(page: Any, name: str, stop: str | None) -> None:
         page.wait_for_timeout(300)
         check_contrast(page, f"{name}-aborted-{tab.split()[-1].lower()}")
     expect(page.locator(".ossnb-transcript")).to_contain_text("string to sign")
+    page.locator(".ossnb-tabs .lm-TabBar-tab", has_text="Step by step").click()
+    assert "Error" not in page.locator(".ossnb-step").inner_text(), "a double click did harm"
+    assert "Error" not in page.locator(".ossnb-result").inner_text()
     print(name, sample)
 
 

@@ -48,8 +48,10 @@ def test_ten_thousand_parts_stay_responsive(
     sample = page.evaluate(SAMPLE_JS, 4000)
     page.locator(".ossnb-upload").screenshot(path=str(ARTIFACTS / "map-10000-running.png"))
     print("10,000 parts:", sample)
-    assert sample["frames"] >= 60, sample  # at least 15 frames a second on a busy 2-core box
-    assert sample["p95Gap"] < 100 and sample["maxGap"] < 500, sample
+    # Here: ~60 frames a second, p95 17-33 ms, worst under 70 ms. The bounds leave room for a
+    # 2-core machine shared with other work; a page that froze would show gaps of seconds.
+    assert sample["frames"] >= 40, sample
+    assert sample["p95Gap"] < 200 and sample["maxGap"] < 1000, sample
     assert max(sample["moved"].values()) <= 2, sample
     page.locator("button.ossnb-abort").click()
     expect(state(page)).to_have_text("aborted", timeout=30_000)
