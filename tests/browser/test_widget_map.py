@@ -42,6 +42,8 @@ def test_ten_thousand_parts_stay_responsive(
     _run_all(page)
     expect(state(page)).to_have_text("planned", timeout=60_000)
     assert count(page, "pending") == 10_000
+    label = page.locator(".ossnb-map-canvas").get_attribute("aria-label") or ""
+    assert label.startswith("parts map, 10000 part(s): pending 10000, sending 0"), label
     page.locator("button.ossnb-start").click()
     expect(state(page)).to_have_text("running", timeout=10_000)
     page.wait_for_function("() => +document.querySelector('.ossnb-map-key-done').dataset.count > 3")

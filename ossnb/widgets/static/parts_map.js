@@ -57,6 +57,7 @@ function render({ model, el }) {
   root.className = "ossnb-map";
   const canvas = document.createElement("canvas");
   canvas.className = "ossnb-map-canvas";
+  canvas.setAttribute("role", "img");
   const legend = document.createElement("div");
   legend.className = "ossnb-map-legend";
   const info = document.createElement("div");
@@ -136,6 +137,8 @@ function render({ model, el }) {
       const i = marked - 1;
       ctx.strokeRect((i % cols) * s + 0.5, Math.floor(i / cols) * s + 0.5, s - 1, s - 1);
     }
+    const summary = STATES.map(([name], k) => `${name} ${counts[k]}`).join(", ");
+    canvas.setAttribute("aria-label", `parts map, ${n} part(s): ${summary}`);
     legend.replaceChildren(
       ...STATES.map(([name], k) => {
         const item = document.createElement("span");
