@@ -108,7 +108,7 @@ def test_secrets_and_tokens_never_leak(
     try:
         session.start()
         assert widget.join(30).value == "completed"
-        widget._accordion.selected_index = 0  # open the transcript so it is rendered
+        widget._tabs.selected_index = 2  # open the transcript tab so it is rendered
         widget.refresh()
         collected.append(("widget state", _widget_state(widget)))
     finally:

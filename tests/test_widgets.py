@@ -32,6 +32,7 @@ from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.session import UploadSession
 from ossnb.widgets import StaleUploadsWidget, UploadWidget, widget_for
 from ossnb.widgets.ledger_table import ledger_html, order_rows, page_of
+from ossnb.widgets.parts_map import CODES
 from ossnb.widgets.updater import Updater
 
 BUCKET = "widgets"
@@ -181,7 +182,7 @@ def test_abort_mid_upload_leaves_no_parts(
     upload_id = ui.session.upload_id
     assert upload_id is not None
     assert {"pause", "abort"} <= _enabled(ui) and "start" not in _enabled(ui)
-    assert any(b.container.layout.display != "none" for b in ui._bars.parts), "part bars"
+    wait_for(lambda: ui.refresh() and set(ui._map.codes) & {CODES["sending"]}, what="map: sending")
 
     assert _click(ui.buttons["abort"]) < 0.2, "Abort returns at once; the work runs elsewhere"
     assert ui.join(20) is SessionState.ABORTED
@@ -192,28 +193,42 @@ def test_abort_mid_upload_leaves_no_parts(
     assert re.search(r"ListParts</b> .*→ <b [^>]*>404 NoSuchUpload", step)
     assert "UploadPart" not in step, "parts cancelled by the abort belong to the transcript"
     assert _gone(client, "abort.bin", upload_id)
-    assert ui._bars.overall.container.children[1].bar_style == "danger"
-    assert all(b.container.layout.display == "none" for b in ui._bars.parts)
+    assert (ui._bar.bar_style, ui._bar.value) == ("danger", 0), "nothing left on the server"
+    sent = ui.session.snapshot().ledger.count(PartState.DONE)
+    assert f'class="ossnb-parts-dropped">{sent}<' in ui._status.value
+    assert ui._map.codes.count(CODES["gone"]) == sent >= 3, "sent parts show as gone"
+    assert set(ui._map.codes) == {CODES["gone"], CODES["pending"]}
+    assert f"gone <b>{sent}</b>" in ui._counts.value and "done <b>" not in ui._counts.value
+    assert "ossnb-part-done" not in ui._ledger.value and "dropped by Abort" in ui._ledger.value
 
 
 def test_pause_resume_then_complete(
     server_factory: Factory, work_dir: Path, closing: list[w.Widget]
 ) -> None:
     server, client = _setup(server_factory, SLOW)
-    data = make_file(work_dir / "pause.bin", 2 * MiB + 3, seed=3)
+    data = make_file(work_dir / "pause.bin", 4 * MiB + 3, seed=3)
     ui = _widget(closing, client, work_dir / "pause.bin", "pause.bin", workers=2)
     ui.buttons["start"].click()
     wait_for(lambda: _etags_in_ledger(ui) >= 2, what="two parts")
+    wait_for(lambda: ui.refresh() and "iB/s" in ui._numbers.value, what="a rate")
     assert _click(ui.buttons["pause"]) < 0.2
     assert ui.session.state is SessionState.PAUSED
     assert ui.join(10) is SessionState.PAUSED
     assert "resume" in _enabled(ui) and "pause" not in _enabled(ui)
     assert 'ossnb-badge-paused ossnb-state">paused' in ui._status.value
+    assert (
+        "paused at " in ui._numbers.value and "ossnb-obvious" in ui.buttons["resume"]._dom_classes
+    )
+    frozen = (ui._numbers.value, ui._bar.value, ui._result.value)
+    assert "Resume sends them again from their first byte" in frozen[2]
+    time.sleep(1.0)
+    ui.refresh()
+    assert (ui._numbers.value, ui._bar.value, ui._result.value) == frozen, "paused: nothing moves"
     ui.buttons["resume"].click()
     assert ui.join(30) is SessionState.COMPLETED
-    bar = ui._bars.overall.container.children[1]
+    bar = ui._bar
     assert (bar.value, bar.max, bar.bar_style) == (len(data), len(data), "success")
-    assert "100%" in ui._bars.overall.container.children[0].value
+    assert "4.0 MiB of 4.0 MiB (100%)" in ui._numbers.value
     assert sdk_read(server, BUCKET, "pause.bin") == data
     assert list_all_uploads(client, BUCKET) == []
 
@@ -236,7 +251,12 @@ def test_complete_button_waits_for_every_part(
         wait_for(lambda: ui.session.snapshot().ledger.all_done, what="all parts")
         ui.join(30)
         assert ui.session.state is not SessionState.COMPLETED
-        assert "complete" in _enabled(ui)
+        assert _enabled(ui) == {"complete", "abort", "list_parts"}, "Start has nothing to do"
+        assert "All 5 part(s) sent: ready to complete." in ui._result.value
+        assert 'ossnb-badge-initiated ossnb-state">ready to complete<' in ui._status.value
+        assert "ossnb-obvious" in ui.buttons["complete"]._dom_classes
+        ui.buttons["start"].click()  # a stale click from the page: harmless
+        assert ui.join(5) is SessionState.INITIATED
         ui.buttons["complete"].click()
         assert ui.join(30) is SessionState.COMPLETED
     assert sdk_read(server, BUCKET, "manual.bin") == data
@@ -396,7 +416,7 @@ def test_secrets_never_reach_widget_state(
     assert ui.join(30) is SessionState.COMPLETED
     ui.refresh()
     assert ui._transcript.value == "", "a closed transcript is not rendered"
-    ui._accordion.selected_index = 0  # open it
+    ui._tabs.selected_index = 2  # open the transcript tab
     ui.refresh()
     state = _state_json(ui)
     assert "OSS4-HMAC-SHA256" in state and "string to sign" in state, "the transcript is shown"
@@ -469,7 +489,7 @@ def test_stale_uploads_listed_and_aborted(server_factory: Factory, closing: list
 
 
 def test_widgets_import_neither_client_nor_httpx() -> None:
-    """DESIGN §1: widgets import the session and the protocol, never the HTTP layer."""
+    """docs/ARCHITECTURE.md §1: widgets import the session and the protocol, never the HTTP layer."""
     import ossnb.widgets
 
     root = Path(ossnb.widgets.__file__).parent

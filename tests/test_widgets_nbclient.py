@@ -73,6 +73,7 @@ def test_notebook_upload_saves_the_final_widget_state(
         css: state["disabled"]
         for _, state in _by_class(models, "ossnb-start") + _by_class(models, "ossnb-abort")
         for css in state["_dom_classes"]
+        if css in ("ossnb-start", "ossnb-abort")
     }
     assert buttons == {"ossnb-start": True, "ossnb-abort": True}, "nothing to start or abort"
     assert server.access_key_secret not in str(nb.metadata["widgets"])

@@ -17,16 +17,16 @@ from ..upload.ledger import PartState, SessionSnapshot, SessionState
 __all__ = ["BUTTONS", "Controls", "enabled", "next_part"]
 
 _S = SessionState
-BUTTONS: dict[str, tuple[str, str, str]] = {
-    # name: (label, tooltip, button_style)
-    "initiate": ("Initiate", "InitiateMultipartUpload: get an upload ID", ""),
-    "upload_part": ("Upload next part", "UploadPart: send the next part, compare its ETag", ""),
-    "list_parts": ("List parts", "ListParts: what the server holds for this upload", ""),
-    "start": ("Start", "Send every part on background workers", "primary"),
-    "pause": ("Pause", "Stop sending; parts in flight are sent again on Resume", ""),
-    "resume": ("Resume", "Continue a paused upload", ""),
-    "complete": ("Complete", "CompleteMultipartUpload, then verify ETag and CRC-64", "success"),
-    "abort": ("Abort", "AbortMultipartUpload, then confirm the server holds no parts", "danger"),
+BUTTONS: dict[str, tuple[str, str]] = {
+    # name: (label, tooltip); colours come from the stylesheet's theme variables
+    "initiate": ("Initiate", "InitiateMultipartUpload: get an upload ID"),
+    "upload_part": ("Upload next part", "UploadPart: send the next part, compare its ETag"),
+    "list_parts": ("List parts", "ListParts: what the server holds for this upload"),
+    "start": ("Start", "Send every part on background workers"),
+    "pause": ("Pause", "Stop sending; parts in flight are sent again on Resume"),
+    "resume": ("Resume", "Continue a paused upload"),
+    "complete": ("Complete", "CompleteMultipartUpload, then verify ETag and CRC-64"),
+    "abort": ("Abort", "AbortMultipartUpload, then confirm the server holds no parts"),
 }
 
 
@@ -48,7 +48,8 @@ def enabled(snap: SessionSnapshot, *, busy: bool) -> dict[str, bool]:
         "initiate": idle and state is _S.PLANNED,
         "upload_part": idle and state is _S.INITIATED and next_part(snap) is not None,
         "list_parts": idle and has_id and state in (_S.INITIATED, _S.RUNNING, _S.PAUSED, _S.FAILED),
-        "start": idle and state in (_S.PLANNED, _S.INITIATED, _S.FAILED),
+        "start": idle
+        and (state is _S.PLANNED or (state is _S.INITIATED and not all_done) or state is _S.FAILED),
         "pause": state is _S.RUNNING,
         "resume": state is _S.PAUSED,
         "complete": idle and all_done and has_id and state in (_S.INITIATED, _S.FAILED),
@@ -68,14 +69,11 @@ class Controls:
     @classmethod
     def build(cls, manual_complete: bool) -> Controls:
         buttons: dict[str, w.Button] = {}
-        for name, (text, tip, style) in BUTTONS.items():
+        for name, (text, tip) in BUTTONS.items():
             button = w.Button(
-                description=text,
-                tooltip=tip,
-                button_style=style,
-                disabled=True,
-                layout=w.Layout(width="auto"),
+                description=text, tooltip=tip, disabled=True, layout=w.Layout(width="auto")
             )
+            button.add_class("ossnb-btn")
             button.add_class(f"ossnb-{name.replace('_', '-')}")
             buttons[name] = button
         auto = w.Checkbox(
@@ -92,27 +90,24 @@ class Controls:
         )
         auto.add_class("ossnb-auto-complete")
 
-        def label(text: str) -> w.HTML:
-            return w.HTML(f"<b>{text}</b>", layout=w.Layout(width="110px"))
-
-        step = w.HBox(
-            [
-                label("Step by step:"),
-                *(buttons[n] for n in ("initiate", "upload_part", "list_parts")),
-            ]
-        )
+        step = w.HBox([buttons[n] for n in ("initiate", "upload_part", "list_parts")])
         run = w.HBox(
-            [
-                label("Run:"),
-                *(buttons[n] for n in ("start", "pause", "resume", "complete", "abort")),
-                auto,
-            ]
+            [*(buttons[n] for n in ("start", "pause", "resume", "complete", "abort")), auto],
+            layout=w.Layout(flex_flow="row wrap", align_items="center", min_height="32px"),
         )
+        run.add_class("ossnb-run-row")
         return cls(buttons, auto, step, run)
 
-    def apply(self, flags: dict[str, bool]) -> None:
-        """Enable exactly the buttons ``flags`` allow (updater thread only)."""
+    def apply(self, flags: dict[str, bool], obvious: str | None = None) -> None:
+        """Enable exactly the buttons ``flags`` allow and mark ``obvious``, the next step a
+        person should take (updater thread only)."""
         for name, button in self.buttons.items():
             disabled = not flags.get(name, False)
             if button.disabled != disabled:
                 button.disabled = disabled
+            marked = "ossnb-obvious" in button._dom_classes
+            if (name == obvious) != marked:
+                if marked:
+                    button.remove_class("ossnb-obvious")
+                else:
+                    button.add_class("ossnb-obvious")

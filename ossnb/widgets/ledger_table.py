@@ -28,7 +28,7 @@ __all__ = [
 
 PAGE_SIZE = 50
 ORDERS = {"attention": "failures first", "number": "by part number"}
-_HEAD = ("#", "bytes", "size", "state", "attempts", "local MD5", "ETag", "CRC-64", "note")
+_HEAD = ("#", "bytes", "size", "state", "attempts", "ETag", "CRC-64", "note")
 
 
 @dataclass(frozen=True)
@@ -85,28 +85,40 @@ def page_of(
     return LedgerPage(chosen, start, len(rows), page, pages)
 
 
-def counts_html(ledger: LedgerSnapshot) -> str:
-    """``done 12 · sending 4 · failed 0 · pending 84`` with a class per count."""
-    counts = {state: 0 for state in PartState}
+def counts_html(ledger: LedgerSnapshot, *, aborted: bool = False) -> str:
+    """``done 12 · sending 4 · failed 0 · pending 84`` with a class per count; after an
+    abort the parts that had been sent count as ``gone``."""
+    counts = {state.value: 0 for state in PartState}
     for row in ledger.rows:
-        counts[row.state] += 1
+        counts[row.state.value] += 1
+    names = ["done", "sending", "failed", "pending"]
+    if aborted:
+        counts["gone"], counts["done"] = counts["done"], 0
+        names = ["gone", "pending"]
+        counts["pending"] += counts["sending"] + counts["failed"]
     items = [
-        f'<span class="ossnb-count-{s.value}">{s.value} <b>{counts[s]:,}</b></span>'
-        for s in (PartState.DONE, PartState.SENDING, PartState.FAILED, PartState.PENDING)
+        f'<span class="ossnb-count-{name}">{name} <b>{counts[name]:,}</b></span>' for name in names
     ]
     return (
         f'<div class="ossnb-counts">{len(ledger.rows):,} part(s): ' + " · ".join(items) + "</div>"
     )
 
 
-def _cells(row: PartRow) -> list[str]:
+def _cells(row: PartRow, gone: bool) -> list[str]:
     last = max(row.end - 1, row.offset)
     etag = esc(row.etag)
-    if row.etag and row.md5:
+    if gone:
+        etag += " (dropped)"
+    elif row.etag and row.md5:
         ok = normalize_etag(row.etag) == row.md5.upper()
-        etag += ' <span title="ETag equals the local MD5">✓</span>' if ok else " ✗"
+        mark = "✓" if ok else "✗"
+        same = "equals" if ok else "differs from"
+        etag += f' <span title="ETag {same} the local MD5 {esc(row.md5)}">{mark}</span>'
+
     note = ""
-    if row.error_code or row.error:
+    if gone:
+        note = "dropped by Abort"
+    elif row.error_code or row.error:
         note = f'<span class="ossnb-part-error" title="{esc(row.error)}">{esc(row.error_code or row.error)}</span>'
     elif row.reused:
         note = "reused (CRC-64 re-checked)"
@@ -116,17 +128,17 @@ def _cells(row: PartRow) -> list[str]:
         f'<td class="ossnb-num">{row.number}</td>',
         f"<td>{row.offset}–{last}</td>",
         f"<td>{size(row.size)}</td>",
-        f'<td class="ossnb-part-state">{row.state.value}</td>',
+        f'<td class="ossnb-part-state">{"gone" if gone else row.state.value}</td>',
         f"<td>{row.attempts}</td>",
-        f'<td class="ossnb-md5">{esc(row.md5)}</td>',
         f'<td class="ossnb-etag">{etag}</td>',
         f'<td class="ossnb-crc">{esc(row.crc64)}</td>',
         f"<td>{note}</td>",
     ]
 
 
-def ledger_html(page: LedgerPage, order: str) -> str:
-    """The page as a table, with a line saying which rows of how many it shows."""
+def ledger_html(page: LedgerPage, order: str, *, aborted: bool = False) -> str:
+    """The page as a table, with a line saying which rows of how many it shows; after an
+    abort, parts that had been sent show as gone (the server dropped them)."""
     if page.rows:
         shown = f"rows {page.start + 1:,}–{page.start + len(page.rows):,} of {page.total:,}"
     else:
@@ -135,7 +147,10 @@ def ledger_html(page: LedgerPage, order: str) -> str:
         f'<div class="ossnb-ledger-caption">{shown} ({esc(ORDERS.get(order, order))}), '
         f"page {page.page + 1} of {page.pages}</div>"
     )
-    css = [f"ossnb-part ossnb-part-{row.state.value}" for row in page.rows]
-    return caption + table(
-        _HEAD, (_cells(row) for row in page.rows), css="ossnb-ledger-table", row_css=css
-    )
+    gone = [aborted and row.state is PartState.DONE for row in page.rows]
+    css = [
+        f"ossnb-part ossnb-part-{'gone' if g else row.state.value}"
+        for row, g in zip(page.rows, gone, strict=True)
+    ]
+    cells = (_cells(row, g) for row, g in zip(page.rows, gone, strict=True))
+    return caption + table(_HEAD, cells, css="ossnb-ledger-table", row_css=css)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from ..protocol.errors import ServiceError
 from ..protocol.parts import format_size
@@ -23,19 +24,12 @@ __all__ = [
     "table",
 ]
 
-STYLE = """<style>
-.ossnb-box table{border-collapse:collapse;font-size:12px;font-family:var(--jp-code-font-family,monospace)}
-.ossnb-box th,.ossnb-box td{padding:1px 8px;text-align:left;border-bottom:1px solid #eee;white-space:nowrap}
-.ossnb-box .ossnb-kv th{color:#555;font-weight:normal}
-.ossnb-badge{padding:1px 6px;border-radius:3px;color:#fff;background:#777}
-.ossnb-badge-running,.ossnb-badge-sending,.ossnb-badge-completing{background:#1f77b4}
-.ossnb-badge-completed,.ossnb-badge-done{background:#2ca02c}
-.ossnb-badge-failed,.ossnb-badge-aborted,.ossnb-badge-aborting{background:#d62728}
-.ossnb-badge-paused{background:#ff7f0e}
-.ossnb-errbox{border-left:4px solid #d62728;padding:2px 8px;background:#fff5f5}
-.ossnb-okbox{border-left:4px solid #2ca02c;padding:2px 8px;background:#f5fff5}
-.ossnb-box pre{margin:2px 0;padding:2px 4px;font-size:11px;line-height:1.3;white-space:pre-wrap;word-break:break-all;background:#f7f7f7}
-</style>"""
+STYLE = (
+    "<style>"
+    + (Path(__file__).with_name("static") / "upload.css").read_text(encoding="utf-8")
+    + "</style>"
+)
+"""The widgets' stylesheet (theme variables only), sent once in the header."""
 
 
 def esc(value: object) -> str:
@@ -47,10 +41,11 @@ def size(n: float | None) -> str:
     return "" if n is None else format_size(n)
 
 
-def state_badge(state: SessionState | str, css: str = "ossnb-state") -> str:
-    """A coloured badge whose text is the state's value (tests read it)."""
+def state_badge(state: SessionState | str, css: str = "ossnb-state", label: str = "") -> str:
+    """A badge coloured by theme variables; its text is the state's value (tests read it),
+    or ``label`` when that says more (the class still names the state)."""
     value = state.value if isinstance(state, SessionState) else state
-    return f'<span class="ossnb-badge ossnb-badge-{esc(value)} {css}">{esc(value)}</span>'
+    return f'<span class="ossnb-badge ossnb-badge-{esc(value)} {css}">{esc(label or value)}</span>'
 
 
 def table(

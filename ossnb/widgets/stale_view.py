@@ -64,9 +64,9 @@ class StaleUploadsWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         )
         self.days.add_class("ossnb-stale-days")
         self.buttons = {
-            "refresh": _button("Refresh", "ossnb-stale-refresh", ""),
-            "abort_selected": _button("Abort selected", "ossnb-stale-abort-selected", "danger"),
-            "abort_older": _button("Abort all older than", "ossnb-stale-abort-older", "danger"),
+            "refresh": _button("Refresh", "ossnb-stale-refresh"),
+            "abort_selected": _button("Abort selected", "ossnb-stale-abort-selected"),
+            "abort_older": _button("Abort all older than", "ossnb-stale-abort-older"),
         }
         self.buttons["refresh"].on_click(lambda _b: self.refresh())
         self.buttons["abort_selected"].on_click(lambda _b: self._abort_selected())
@@ -218,7 +218,9 @@ def _uploads_html(uploads: list[UnfinishedUpload]) -> str:
     return head + table(("key", "upload ID", "initiated", "age", "parts", "bytes"), rows)
 
 
-def _button(label: str, css: str, style: str) -> w.Button:
-    button = w.Button(description=label, button_style=style, layout=w.Layout(width="auto"))
+def _button(label: str, css: str) -> w.Button:
+    """A button coloured by the stylesheet's theme variables (``ossnb-btn``)."""
+    button = w.Button(description=label, layout=w.Layout(width="auto"))
+    button.add_class("ossnb-btn")
     button.add_class(css)
     return button

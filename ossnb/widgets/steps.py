@@ -55,8 +55,8 @@ def completed_html(receipt: Receipt) -> str:
     return (
         '<div class="ossnb-okbox ossnb-completed">Completed and verified: ETag '
         f'<code class="ossnb-final-etag">{esc(receipt.etag)}</code>, CRC-64 '
-        f'<code class="ossnb-final-crc">{esc(receipt.crc64)}</code>. Complete\'s CRC-64 equals '
-        "the parts' combined CRC-64, and a HEAD confirmed the size, ETag and CRC-64.</div>"
+        f'<code class="ossnb-final-crc">{esc(receipt.crc64)}</code> (equal to the parts\' '
+        "combined CRC-64; a HEAD confirmed size, ETag and CRC-64).</div>"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..protocol.checksums import EMPTY_MD5_B64
 from ..protocol.transcript import Exchange
 from .markup import esc, kv_table
 
@@ -51,7 +52,7 @@ def exchange_html(entry: Entry) -> str:
     """The whole exchange: request line, key headers, status, response headers, string signed."""
     ex = entry.exchange
     headers = {"host": ex.host, **ex.request_headers}
-    request = kv_table([(k, esc(v)) for k, v in headers.items()])
+    request = kv_table([(k, _header(k, v)) for k, v in headers.items()])
     response = kv_table([(k, esc(v)) for k, v in ex.response_headers.items()])
     signed = f'<div>string to sign:</div><pre class="ossnb-sts">{esc(ex.string_to_sign)}</pre>'
     if ex.canonical_request:
@@ -61,6 +62,16 @@ def exchange_html(entry: Entry) -> str:
         f'<div style="display:flex;gap:16px;flex-wrap:wrap"><div><i>request</i>{request}</div>'
         f"<div><i>answer</i>{response}</div></div>{signed}</div>"
     )
+
+
+def _header(name: str, value: str) -> str:
+    """A request header's value, with a word on the one that puzzles people."""
+    if name.lower() == "content-md5" and value == EMPTY_MD5_B64:
+        return (
+            f'{esc(value)} <i class="ossnb-note">(the MD5 of an empty body: this request has '
+            "none; sent and signed anyway, as the official V2 SDK does for this operation)</i>"
+        )
+    return esc(value)
 
 
 def transcript_html(entries: Sequence[Entry], total: int, shown: int = SHOWN) -> str:

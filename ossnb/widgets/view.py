@@ -1,4 +1,4 @@
-"""The upload widget: a live view of an :class:`~ossnb.upload.session.UploadSession` with buttons.
+"""The upload widget: a live view of an :class:`~ossnb.upload.session.UploadSession`.
 
 ::
 
@@ -6,9 +6,16 @@
     w                             # display it; display it again anywhere: same live state
     w.buttons["start"].click()    # what a click does; w.join() waits for the outcome
 
-Click handlers return at once: blocking calls run on short-lived threads
-(:mod:`.actions`) and the upload itself on the session's workers. Only the
-:class:`~.updater.Updater` thread writes to the widgets, at most ten times a second.
+Layout, top to bottom, every part of a fixed height so nothing moves under the pointer
+while an upload runs: one line naming target and plan; the toolbar (state, upload ID,
+overall bar with bytes, rate and time left, the run buttons, a line saying what is true
+now); the parts map; tabs for the part ledger, the step-by-step buttons and their last
+exchange, the HTTP transcript and the plan.
+
+Click handlers return at once, and a click a button's state does not allow (a double
+click) does nothing: blocking calls run on short-lived threads (:mod:`.actions`) and the
+upload itself on the session's workers. Only the :class:`~.updater.Updater` thread
+writes to the widgets, at most ten times a second.
 """
 
 from __future__ import annotations
@@ -24,13 +31,15 @@ import ipywidgets as w
 
 from ..upload.ledger import PartState, SessionSnapshot, SessionState
 from ..upload.session import UploadSession
-from . import steps
+from . import panels, steps
 from .actions import Actions
-from .bars import Bars
 from .controls import Controls, enabled, next_part
 from .journal import Journal
 from .ledger_table import ORDERS, counts_html, ledger_html, page_of
-from .markup import STYLE, error_html, esc, kv_table, size, state_badge
+from .markup import STYLE, esc
+from .parts_map import PartsMap, encode
+from .resume import ServerParts
+from .status import Progress, numbers_html, status_html
 from .transcript import transcript_html
 from .updater import Updater, resend_state
 
@@ -40,10 +49,18 @@ _S = SessionState
 _MOVING = (_S.RUNNING, _S.COMPLETING, _S.ABORTING)
 _TABLE_INTERVAL = 0.5  # seconds between ledger tables while an upload moves
 _ACTIVE = (*_MOVING, _S.PAUSED)
+_TRANSCRIPT_TAB = 2
+_BAR_STYLE = {
+    _S.COMPLETED: "success",
+    _S.FAILED: "danger",
+    _S.ABORTED: "danger",
+    _S.ABORTING: "danger",
+    _S.PAUSED: "warning",
+}
 
 
 class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
-    """Target, plan, upload ID, progress bars, part ledger, result, buttons and transcript."""
+    """Target and plan, toolbar, parts map, and tabs: ledger, steps, transcript, plan."""
 
     def __init__(self, session: UploadSession, *, interval: float = 0.1, **kwargs: Any) -> None:
         self.session = session
@@ -56,48 +73,66 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._journal = Journal(self._poke)
         self._actions = Actions(self._journal, self._poke)
         self._updater: Updater | None = None
+        self._progress = Progress()
+        self._server = ServerParts()  # a resumed upload's parts, seen before Start
         self._controls = Controls.build(self._manual_complete)
         self.buttons = self._controls.buttons
         self.auto_complete = self._controls.auto_complete
         self._shown_auto = session.auto_complete  # the session's setting the checkbox shows
         if self._manual_complete:
             self.auto_complete.value = self._shown_auto
-        self._bars = Bars(session.plan.size, session.plan.workers)
-        self._header = w.HTML(STYLE + self._header_html())
-        self._status = _html("ossnb-status-line")
-        self._result = _html("ossnb-result")
-        self._step = _html("ossnb-step")
-        self._counts = _html("ossnb-counts-box")
-        self._ledger = _html("ossnb-ledger")
+        plan = session.plan
+        self._header = w.HTML(STYLE + panels.header_html(session))
+        self._header.add_class("ossnb-header")
+        self._status = panels.html("ossnb-status-line")
+        self._bar = w.FloatProgress(
+            value=0, min=0, max=max(1, plan.size), layout=w.Layout(flex="1", min_width="80px")
+        )
+        self._numbers = panels.html("ossnb-numbers")
+        self._numbers.layout = w.Layout(width="460px")
+        self._overall = w.HBox(
+            [w.HTML("uploaded", layout=w.Layout(width="64px")), self._bar, self._numbers],
+            layout=w.Layout(align_items="center", height="28px"),
+        )
+        self._overall.add_class("ossnb-overall")
+        self._result = panels.html("ossnb-result")
+        self._map = PartsMap(plan.part_size, plan.size, lambda n: self._server.details(session, n))
+        self._map.add_class("ossnb-parts-map")
+        self._step = panels.html("ossnb-step")
+        self._counts = panels.html("ossnb-counts-box")
+        self._ledger = panels.html("ossnb-ledger")
         self._order = w.Dropdown(
             options=[(label, key) for key, label in ORDERS.items()],
             value="attention",
             layout=w.Layout(width="160px"),
         )
         self._order.add_class("ossnb-ledger-order")
-        self._prev = _button("◀", "ossnb-ledger-prev", "previous page")
-        self._next = _button("▶", "ossnb-ledger-next", "next page")
-        self._transcript = _html("ossnb-transcript")
-        self._transcript.layout = w.Layout(max_height="420px", overflow="auto")
+        self._prev = panels.button("◀", "ossnb-ledger-prev", "previous page")
+        self._next = panels.button("▶", "ossnb-ledger-next", "next page")
+        self._transcript = panels.html("ossnb-transcript")
         self._transcript_at = 0.0
-        accordion = w.Accordion(children=[self._transcript], selected_index=None)
-        accordion.observe(lambda _c: self._poke(), names="selected_index")
-        self._accordion = accordion
-        accordion.set_title(0, "HTTP transcript (each request and answer; secrets masked)")
-        accordion.add_class("ossnb-transcript-box")
         pager = w.HBox([self._prev, self._next, self._order, self._counts])
+        self._tabs = w.Tab(
+            children=[
+                panels.panel(pager, self._ledger),
+                panels.panel(self._controls.step_row, self._step),
+                panels.panel(self._transcript),
+                panels.panel(w.HTML(panels.plan_html(session))),
+            ],
+            titles=("Parts ledger", "Step by step", "HTTP transcript", "Plan"),
+            selected_index=0,
+        )
+        self._tabs.add_class("ossnb-tabs")
+        self._tabs.observe(lambda _c: self._poke(), names="selected_index")
         super().__init__(
             [
                 self._header,
                 self._status,
-                self._bars.box,
-                self._controls.step_row,
+                self._overall,
                 self._controls.run_row,
                 self._result,
-                self._step,
-                pager,
-                self._ledger,
-                accordion,
+                self._map,
+                self._tabs,
             ],
             **kwargs,
         )
@@ -107,6 +142,10 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._unsubscribe = session.subscribe(self._journal.observe)
         self._render()  # first values, before any other thread can see the widget
         self._updater = Updater(self._render, live=self._live, interval=interval)
+        if session.state is _S.INITIATED and not session.snapshot().ledger.count(PartState.DONE):
+            self._actions.run(
+                "check", "Check the server (ListParts)", lambda: self._server.probe(session)
+            )
 
     # -- public ---------------------------------------------------------------------------
 
@@ -149,9 +188,7 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             updater.stop()
         if hasattr(self, "_unsubscribe"):
             self._unsubscribe()
-        if hasattr(self, "_bars"):
-            self._bars.close()
-        for child in _descendants(self):
+        for child in panels.descendants(self):
             child.close()
         with _cache_lock:
             if _cache.get(self.session) is self:
@@ -175,10 +212,19 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             "abort": self._on_abort,
         }
         for name, handler in handlers.items():
-            self.buttons[name].on_click(lambda _b, h=handler: h())
+            self.buttons[name].on_click(lambda _b, n=name, h=handler: self._click(n, h))
         self._prev.on_click(lambda _b: self._turn(-1))
         self._next.on_click(lambda _b: self._turn(+1))
         self._order.observe(lambda _c: self._turn(None), names="value")
+
+    def _click(self, name: str, handler: Callable[[], None]) -> None:
+        """Run ``handler`` if the button may be clicked now: a second click of a double
+        click, or a click the page sent before it saw the button disabled, does nothing."""
+        busy = self._actions.busy is not None
+        if enabled(self.session.snapshot(), busy=busy).get(name, False):
+            handler()
+        else:
+            self._poke()  # show the page the state that disabled it
 
     def _on_initiate(self) -> None:
         s = self.session
@@ -250,12 +296,34 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     def _render(self) -> None:
         snap = self.session.snapshot()
         busy = self._actions.busy
-        _put(self._status, self._status_html(snap))
-        self._bars.render(snap)
-        self._controls.apply(enabled(snap, busy=busy is not None))
+        state = snap.state
+        ledger = snap.ledger
+        shown, rate = self._progress.update(snap)
+        panels.put(self._status, status_html(snap))
+        panels.put(self._numbers, numbers_html(snap, shown, rate))
+        panels.set_trait(
+            self._bar, "value", shown if ledger.total_size else (1 if ledger.all_done else 0)
+        )
+        panels.set_trait(self._bar, "bar_style", _BAR_STYLE.get(state, ""))
+        flags = enabled(snap, busy=busy is not None)
+        self._controls.apply(flags, panels.obvious(snap, flags))
         self._render_auto_complete()
-        _put(self._result, self._result_html(snap))
-        _put(self._step, steps.record_html(self._actions.last))
+        server = self._server
+        result = panels.result_html(
+            self.session,
+            snap,
+            held=server.held,
+            upload_gone=server.gone,
+            pause=self._progress.pause,
+        )
+        panels.put(self._result, result)
+        panels.put(self._step, steps.record_html(self._actions.last))
+        held = (
+            self._server.held
+            if state in (_S.INITIATED, _S.RUNNING, _S.PAUSED, _S.ABORTED)
+            else None
+        )
+        self._map.show(*encode(snap.rows, held or (), aborted=state is _S.ABORTED))
         self._render_table(snap)
         self._render_transcript()
 
@@ -273,10 +341,11 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             page = page_of(snap.rows, recent, order, self._page)
             self._page = page.page
             self._table_view, self._table_at = (order, page.page), now
-        _put(self._counts, counts_html(snap.ledger))
-        _put(self._ledger, ledger_html(page, order))
-        _set(self._prev, "disabled", page.page == 0)
-        _set(self._next, "disabled", page.page >= page.pages - 1)
+        aborted = snap.state is _S.ABORTED
+        panels.put(self._counts, counts_html(snap.ledger, aborted=aborted))
+        panels.put(self._ledger, ledger_html(page, order, aborted=aborted))
+        panels.set_trait(self._prev, "disabled", page.page == 0)
+        panels.set_trait(self._next, "disabled", page.page >= page.pages - 1)
 
     def _render_auto_complete(self) -> None:
         """Show a ``session.start(complete=...)`` made without the button; a tick in the
@@ -289,55 +358,12 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     def _render_transcript(self) -> None:
         """Only while the transcript is open, and at most once a second while moving."""
         seq, now = self._journal.seq, time.monotonic()
-        if self._accordion.selected_index != 0 or seq == self._shown_seq:
+        if self._tabs.selected_index != _TRANSCRIPT_TAB or seq == self._shown_seq:
             return
         if self._live() and now - self._transcript_at < 1.0:
             return
         self._shown_seq, self._transcript_at = seq, now
-        _put(self._transcript, transcript_html(self._journal.entries(), seq))
-
-    def _header_html(self) -> str:
-        s, plan = self.session, self.session.plan
-        pairs = [
-            ("target", f'<code class="ossnb-target">{esc(s.url)}</code>'),
-            ("endpoint", f'<code class="ossnb-endpoint">{esc(s.endpoint)}</code>'),
-            ("source", f"{esc(s.source.label)} ({size(plan.size)})"),
-            (
-                "plan",
-                f'<span class="ossnb-plan">{plan.part_count:,} part(s) of {size(plan.part_size)}'
-                f"{' (grown to stay within the part limit)' if plan.grown else ''}; "
-                f"{plan.workers} worker(s); memory up to {size(plan.peak_memory)}</span>",
-            ),
-        ]
-        if s.checkpoint_path is not None:
-            pairs.append(("checkpoint", f"<code>{esc(s.checkpoint_path)}</code>"))
-        return kv_table(pairs)
-
-    def _status_html(self, snap: SessionSnapshot) -> str:
-        done = snap.ledger.count(PartState.DONE)
-        upload_id = esc(snap.upload_id) if snap.upload_id else "(not initiated)"
-        return (
-            f"{state_badge(snap.state)} upload ID "
-            f'<code class="ossnb-upload-id">{upload_id}</code> · parts done '
-            f'<span class="ossnb-parts-done">{done:,}</span>/{len(snap.rows):,}'
-        )
-
-    def _result_html(self, snap: SessionSnapshot) -> str:
-        if snap.state is _S.COMPLETED:
-            return steps.completed_html(self.session.receipt())
-        if snap.state is _S.ABORTED:
-            return steps.aborted_html(self.session.receipt())
-        if snap.state is _S.FAILED:
-            error = self.session.error
-            after = "<div>Start sends what is missing again; Abort drops the upload.</div>"
-            return error_html(error if error is not None else (snap.error or "failed")) + after
-        failed = [row for row in snap.rows if row.state is PartState.FAILED]
-        if failed:
-            first = failed[0]
-            return error_html(
-                first.error or "failed", code=f"part {first.number}: {first.error_code}"
-            )
-        return ""
+        panels.put(self._transcript, transcript_html(self._journal.entries(), seq))
 
 
 _cache: weakref.WeakKeyDictionary[UploadSession, UploadWidget] = weakref.WeakKeyDictionary()
@@ -365,33 +391,3 @@ def _done(call: Callable[[], object], text: str) -> str:
     """Run ``call``; ``text`` describes it (the result box already shows Complete and Abort)."""
     call()
     return text
-
-
-def _html(css: str) -> w.HTML:
-    widget = w.HTML()
-    widget.add_class(css)
-    return widget
-
-
-def _button(label: str, css: str, tip: str) -> w.Button:
-    button = w.Button(description=label, tooltip=tip, layout=w.Layout(width="36px"))
-    button.add_class(css)
-    return button
-
-
-def _put(widget: w.HTML, value: str) -> None:
-    if widget.value != value:
-        widget.value = value
-
-
-def _set(widget: w.Widget, name: str, value: object) -> None:
-    if getattr(widget, name) != value:
-        setattr(widget, name, value)
-
-
-def _descendants(root: w.Box) -> list[w.Widget]:
-    found: list[w.Widget] = []
-    for child in getattr(root, "children", ()):
-        found.extend(_descendants(child))
-        found.append(child)
-    return found

@@ -202,6 +202,62 @@ def lab(
         _stop(proc)
 
 
+THEMES = ("JupyterLab Light", "JupyterLab Dark", "JupyterLab Dark High Contrast")
+
+
+@pytest.fixture(scope="session", params=THEMES)
+def themed_lab(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    emulator: ServerHandle,
+    chromium: Path,
+) -> Iterator[dict[str, Any]]:
+    """JupyterLab in a theme set before the page loads; tests write notebooks into ``root``."""
+    theme: str = request.param
+    base = tmp_path_factory.mktemp("lab-theme")
+    root = base / "root"
+    root.mkdir()
+    settings = base / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    (settings / "themes.jupyterlab-settings").write_text(json.dumps({"theme": theme}))
+    (base / "cfg").mkdir()  # jupyter-lsp would run npm: off, to spare CPU and the home folder
+    (base / "cfg" / "jupyter_server_config.json").write_text(
+        '{"ServerApp": {"jpserver_extensions": {"jupyter_lsp": false}}}'
+    )
+    port, token = _free_port(), os.urandom(8).hex()
+    log = base / "lab.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--port-retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--LabApp.user_settings_dir={base / 'settings'}",
+            f"--LabApp.workspaces_dir={base / 'ws'}",
+        ],
+        env=_server_env(emulator, base),
+        stdout=open(log, "wb"),  # noqa: SIM115 - the child owns it
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{url}/api/status?token={token}", proc, log)
+        yield {"url": url, "token": token, "theme": theme, "root": root, "log": log}
+    finally:
+        _stop(proc)
+
+
 @pytest.fixture(scope="session")
 def voila(
     tmp_path_factory: pytest.TempPathFactory, emulator: ServerHandle, chromium: Path
@@ -294,5 +350,14 @@ def browser(chromium: Path) -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def laptop(browser: Any) -> Iterator[Any]:
+    """A page the size of a small laptop screen: 1280 x 800."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     yield context.new_page()
     context.close()

@@ -55,9 +55,12 @@ def start_then_abort(page: Any, emulator: ServerHandle, key: str, name: str) -> 
     page.locator("button.ossnb-abort").click()
     expect(state(page)).to_have_text("aborted", timeout=10_000)
     took = time.monotonic() - clicked
-    done = int(page.locator(".ossnb-parts-done").inner_text().replace(",", ""))
-    assert 3 <= done < PARTS, f"aborted mid-upload, not after it: {done}/{PARTS}"
+    dropped = int(page.locator(".ossnb-parts-dropped").inner_text().replace(",", ""))
+    assert 3 <= dropped < PARTS, f"aborted mid-upload, not after it: {dropped}/{PARTS}"
+    expect(page.locator(".ossnb-parts-done")).to_have_text("0")
     expect(page.locator(".ossnb-result")).to_contain_text("the server holds no parts")
+    gone = page.locator(".ossnb-map-key-gone")
+    expect(gone).to_have_attribute("data-count", str(dropped))
     shot(page, f"{name}-aborted")
     client = make_client(emulator)
     assert [u for u in list_all_uploads(client, BUCKET) if u.upload_id == upload_id] == []
@@ -82,10 +85,11 @@ def start_and_complete(page: Any, emulator: ServerHandle, key: str, name: str) -
     expect(page.locator(".ossnb-final-etag")).to_have_text(head.etag)
     expect(page.locator(".ossnb-final-crc")).to_have_text(str(head.crc64))
     expect(page.locator(".ossnb-parts-done")).to_have_text(str(PARTS))
+    expect(page.locator(".ossnb-map-key-done")).to_have_attribute("data-count", str(PARTS))
     expect(page.locator(".ossnb-overall .progress-bar")).to_have_attribute(
         "style", re.compile(r"width: 100%")
     )
-    page.get_by_text("HTTP transcript").click()  # collapsed until opened
+    page.locator(".ossnb-tabs .lm-TabBar-tab", has_text="HTTP transcript").click()
     transcript = page.locator(".ossnb-transcript")
     expect(transcript).to_contain_text("CompleteMultipartUpload", timeout=5_000)
     expect(transcript).to_contain_text("string to sign")

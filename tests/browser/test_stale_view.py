@@ -19,6 +19,7 @@ from session_fixtures import make_client
 from ossnb.upload.listing import list_all_uploads
 
 from .conftest import BUCKET, KERNEL_IDLE
+from .look import contrast_failures
 from .steering import shot
 
 pytestmark = pytest.mark.browser
@@ -76,6 +77,7 @@ def test_stale_view_abort_selected_then_older_than(
     expect(page.locator(".ossnb-stale-table")).to_contain_text("3 unfinished upload(s) holding")
     assert _left(emulator) == KEYS
     shot(page, "stale-listed")
+    assert contrast_failures(page, ".ossnb-stale") == []
 
     select = page.locator(".ossnb-stale-select select")
     expect(select.locator("option")).to_have_count(3)
