@@ -32,6 +32,7 @@ from .protocol.errors import (
 )
 from .protocol.parts import Limits, plan_parts
 from .protocol.signing import Credentials
+from .upload.dask_carrier import DaskCarrier
 from .upload.ledger import PartState, SessionState
 from .upload.receipt import Receipt
 from .upload.session import UploadSession, set_widget_factory
@@ -51,6 +52,7 @@ __all__ = [
     "Cancelled",
     "Client",
     "Credentials",
+    "DaskCarrier",
     "Emulator",
     "IntegrityError",
     "Limits",

@@ -73,7 +73,7 @@ class CarrierJob:
     bucket: str
     key: str
     upload_id: Callable[[], str]
-    source: Source
+    source: Source | None  # None: the parts are produced elsewhere (on a cluster)
     part_size: int
     workers: int
     attempts: int
