@@ -66,6 +66,7 @@ __all__ = [
     "TransportError",
     "UploadSession",
     "UsageError",
+    "browser_upload_widget",
     "connect",
     "ensure_bucket",
     "parse_oss_url",
@@ -75,7 +76,7 @@ __all__ = [
     "upload_widget",
 ]
 
-_NOTEBOOK = ("stale_uploads_widget", "upload_widget")
+_NOTEBOOK = ("browser_upload_widget", "stale_uploads_widget", "upload_widget")
 
 
 def __getattr__(name: str) -> Any:

@@ -147,6 +147,20 @@ def _check_07(nb: nbformat.NotebookNode, text: str) -> None:
     assert "the request is described alike; the key is wrong." in text
 
 
+def _check_08(nb: nbformat.NotebookNode, text: str) -> None:
+    assert "the secret is in the URL: False" in text and "ossnb-dev-key" not in text
+    assert re.search(r'^PUT with the URL: 200 ETag "[0-9A-F]{32}"$', text, re.M)
+    assert "ETag is the part's MD5: True" in text
+    assert "altered bytes: 400 <Code>InvalidDigest</Code>" in text
+    assert "after expiry: 403 Request has expired." in text
+    assert "parts on the server: [1]" in text
+    assert "preflight without rules: (403, {})" in text
+    assert "preflight with the rule: 200" in text
+    assert "Access-Control-Expose-Headers: ETag, x-oss-hash-crc64ecma" in text
+    assert "another origin: 403" in text
+    assert _widgets(nb, "ossnb-browser-upload"), "the browser upload widget was displayed"
+
+
 CHECKS: dict[str, Callable[[nbformat.NotebookNode, str], None]] = {
     "01_multipart_step_by_step": _check_01,
     "02_etags_and_listparts": _check_02,
@@ -155,6 +169,7 @@ CHECKS: dict[str, Callable[[nbformat.NotebookNode, str], None]] = {
     "05_resume": _check_05,
     "06_upload_widget": _check_06,
     "07_signatures": _check_07,
+    "08_from_your_laptop": _check_08,
 }
 
 

@@ -25,7 +25,7 @@ from .part_record import PartRecorder
 from .source import Source
 from .workers import WorkerPool
 
-__all__ = ["Carrier", "CarrierJob", "LocalCarrier", "RunHandle"]
+__all__ = ["Carrier", "CarrierJob", "LocalCarrier", "PartPresigner", "RunHandle"]
 
 
 class RunHandle(Protocol):
@@ -51,6 +51,12 @@ class RunHandle(Protocol):
     def wait_while_paused(self) -> None: ...
 
 
+class PartPresigner(Protocol):
+    """A presigned UploadPart URL for part ``number``, valid for ``lifetime``."""
+
+    def __call__(self, number: int, lifetime: timedelta, content_md5: str | None = None) -> str: ...
+
+
 @dataclass(frozen=True)
 class CarrierJob:
     """What a carrier gets to move the parts of one upload.
@@ -59,7 +65,8 @@ class CarrierJob:
     ``reuse(n)`` hands over, once, the server's copy of part ``n`` found by ListParts (to
     re-check against the local bytes before reusing it). ``send_here(n, cancel)`` is the
     local path for one part (read, hash, reuse or send, verify, record). ``presign(n,
-    lifetime)`` is a presigned UploadPart URL for part ``n`` (no Content-MD5 signed in),
+    lifetime, content_md5)`` is a presigned UploadPart URL for part ``n``; with
+    ``content_md5`` the signature binds it, so the sender must send exactly that header.
     ``None`` when the transport cannot presign.
     """
 
@@ -74,7 +81,7 @@ class CarrierJob:
     emit: Callable[[Event], None]
     reuse: Callable[[int], PartInfo | None]
     send_here: Callable[[int, threading.Event], None]
-    presign: Callable[[int, timedelta], str] | None = None
+    presign: PartPresigner | None = None
 
     def recorder(self, carrier: str) -> PartRecorder:
         """The ledger recorder for parts this carrier moves, labelled ``carrier``."""

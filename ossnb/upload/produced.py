@@ -111,8 +111,8 @@ def upload_parts(
     if observer is not None:
         observers.subscribe(observer)
 
-    def presign(number: int, lifetime: timedelta) -> str:
-        part = UploadPart(bucket, key, upload_id, number, b"")
+    def presign(number: int, lifetime: timedelta, content_md5: str | None = None) -> str:
+        part = UploadPart(bucket, key, upload_id, number, b"", content_md5)
         return presigner.presign(part, expires_in=lifetime)
 
     job = CarrierJob(

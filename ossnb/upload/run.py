@@ -49,7 +49,9 @@ class BackgroundRun(SessionCore):
             for number in self._ledger.numbers(PartState.FAILED, PartState.SENDING):
                 self._ledger.update(number, state=PartState.PENDING, bytes_sent=0)
             pending = self._ledger.numbers(PartState.PENDING)
-            self._pool = (carrier or LocalCarrier()).carry(pending, self._carrier_job())
+            # the carrier is remembered: a later start() (a widget's button) uses it again
+            self._carrier = carrier or self._carrier or LocalCarrier()
+            self._pool = self._carrier.carry(pending, self._carrier_job())
             self._runner = threading.Thread(target=self._run, name="ossnb-upload", daemon=True)
             self._error = None
             self._settled.clear()
@@ -137,9 +139,10 @@ class BackgroundRun(SessionCore):
     def _carrier_job(self) -> CarrierJob:
         presigner = self._transport if isinstance(self._transport, Presigner) else None
 
-        def presign(number: int, lifetime: timedelta) -> str:
+        def presign(number: int, lifetime: timedelta, content_md5: str | None = None) -> str:
             assert presigner is not None
-            part = UploadPart(self.bucket, self.key, self._require_upload_id(), number, b"")
+            upload_id = self._require_upload_id()
+            part = UploadPart(self.bucket, self.key, upload_id, number, b"", content_md5)
             return presigner.presign(part, expires_in=lifetime)
 
         return CarrierJob(

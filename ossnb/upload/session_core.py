@@ -21,7 +21,7 @@ from ..protocol.operations import InitiateMultipartUpload, validate_bucket_name,
 from ..protocol.parts import OSS_LIMITS, Limits, format_size, parse_size
 from ..protocol.transcript import Exchange
 from .calls import AttributedCalls
-from .carriers import RunHandle
+from .carriers import Carrier, RunHandle
 from .checkpoint import BESIDE_SOURCE, CheckpointError, CheckpointFile, checkpoint_location
 from .finish import abort_and_confirm, complete_and_verify
 from .ledger import (
@@ -115,6 +115,7 @@ class SessionCore:
         self._adopted = upload_id is not None and saved is None  # by ID, not from a checkpoint
         self._error: OssError | None = None
         self._pool: RunHandle | None = None
+        self._carrier: Carrier | None = None  # what start() carries parts with (remembered)
         self._runner: threading.Thread | None = None
         self._auto_complete = True
         self._settled = threading.Event()
