@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from urllib.parse import unquote
 
 from ..protocol import errors, xml
 from . import responses
 from .blobs import Blob
-from .exchange import Call, Reply, Segment, empty_reply, receive_blob, xml_reply
+from .exchange import Call, Reply, Segment, empty_reply, read_slices, receive_blob, xml_reply
 from .handlers import check_conditions, int_param, is_number, storage_class, stored_headers
 from .rules import check_bucket_name, check_key
-from .store import UploadInfo
+from .store import ObjectInfo, UploadInfo
 
 __all__ = [
     "abort_upload",
@@ -22,8 +24,9 @@ __all__ = [
     "upload_part",
 ]
 
-_COPY_RANGE = re.compile(r"^\s*bytes=(\d+)-(\d+)\s*$")
-_COPY_CHUNK = 1 << 20
+_COPY_RANGE = re.compile(r"^\s*bytes=(\d+)-(\d*)\s*$")
+SEQUENTIAL = "sequential"
+"""Marker kept with an upload initiated with ``?sequential`` (not a header name)."""
 
 
 def initiate_upload(call: Call) -> Reply:
@@ -31,6 +34,8 @@ def initiate_upload(call: Call) -> Reply:
     url = call.url_encoding
     call.small_body()
     klass, kept = storage_class(call), stored_headers(call)
+    if SEQUENTIAL in call.params:
+        kept[SEQUENTIAL] = "true"
     if call.flag("x-oss-forbid-overwrite"):
         call.store.bucket(call.bucket)
         call.store.check_overwrite(call.bucket, call.key, ec="0042-00000214")
@@ -60,6 +65,8 @@ def upload_part(call: Call) -> Reply:
     if call.body.declared is not None and call.body.declared > limit:
         raise errors.EntityTooLarge(details={"MaxSizeAllowed": str(limit)})
     upload = call.store.upload(call.bucket, call.key, call.param("uploadId"))
+    if SEQUENTIAL in upload.headers:
+        _check_sequence(call, upload, number)
     if call.header("x-oss-copy-source") is not None:
         return _upload_part_copy(call, upload, number)
     blob = receive_blob(call)
@@ -70,6 +77,22 @@ def upload_part(call: Call) -> Reply:
         "x-oss-hash-crc64ecma": str(part.crc64),
     }
     return empty_reply(200, headers)
+
+
+def _check_sequence(call: Call, upload: UploadInfo, number: int) -> None:
+    """A ``sequential`` upload takes parts in order: part N follows part N-1 (or
+    replaces part N, a retry); otherwise OSS answers PartNotSequential."""
+    nearby, _ = call.store.parts(upload, after=max(number - 2, 0), limit=3)
+    numbers = [p.number for p in nearby]
+    previous = [number - 1] if number > 1 else []
+    if numbers not in (previous, [*previous, number]):
+        raise errors.ServiceError(
+            "For sequential multipart upload, you must upload or complete parts with "
+            "sequential part number.",
+            status=400,
+            code="PartNotSequential",
+            details={"PartNumber": str(number)},
+        )
 
 
 def _copy_source(value: str) -> tuple[str, str]:
@@ -100,7 +123,8 @@ def _upload_part_copy(call: Call, upload: UploadInfo, number: int) -> Reply:
         wanted = call.header("x-oss-copy-source-range")
         if wanted is not None:
             match = _COPY_RANGE.match(wanted)
-            if not match or int(match[1]) > int(match[2]) or int(match[2]) >= info.size:
+            end = (match[2] or str(info.size - 1)) if match else ""  # bytes=N- : to the end
+            if not match or int(match[1]) > int(end) or int(end) >= info.size:
                 raise errors.InvalidArgument(
                     "The x-oss-copy-source-range is not valid for the source object.",
                     details={
@@ -108,7 +132,7 @@ def _upload_part_copy(call: Call, upload: UploadInfo, number: int) -> Reply:
                         "ArgumentValue": wanted[:100],
                     },
                 )
-            first, last = int(match[1]), int(match[2])
+            first, last = int(match[1]), int(end)
         if last - first + 1 > call.store.limits.max_part_size:
             raise errors.EntityTooLarge()
         blob = _copy_slices(call, reader.segments(first, last))
@@ -123,15 +147,8 @@ def _upload_part_copy(call: Call, upload: UploadInfo, number: int) -> Reply:
 
 def _copy_slices(call: Call, segments: list[Segment]) -> Blob:
     with call.store.blobs.writer() as writer:
-        for path, offset, count in segments:
-            with open(path, "rb") as src:
-                src.seek(offset)
-                while count > 0:
-                    chunk = src.read(min(count, _COPY_CHUNK))
-                    if not chunk:
-                        raise errors.InternalError("A source blob is shorter than recorded.")
-                    writer.write(chunk)
-                    count -= len(chunk)
+        for chunk in read_slices(segments):
+            writer.write(chunk)
         return writer.finish()
 
 
@@ -176,8 +193,23 @@ def complete_upload(call: Call) -> Reply:
     info = call.store.complete(
         upload, listed, forbid_overwrite=call.flag("x-oss-forbid-overwrite"), extra_headers=extra
     )
+    if SEQUENTIAL in upload.headers:
+        _record_whole_md5(call, info)
     headers = {"ETag": info.etag, "x-oss-hash-crc64ecma": str(info.crc64)}
     return xml_reply(responses.complete_result(info, call.location, url), headers)
+
+
+def _record_whole_md5(call: Call, info: ObjectInfo) -> None:
+    """An upload initiated with ``?sequential`` ends with the whole object's MD5 as its
+    ``Content-MD5`` (OSS InitiateMultipartUpload reference, ``sequential``)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    reader = call.store.open_object(call.bucket, call.key)
+    try:
+        for chunk in read_slices(reader.segments(0, info.size - 1)):
+            digest.update(chunk)
+    finally:
+        reader.close()
+    call.store.set_content_md5(info, base64.b64encode(digest.digest()).decode("ascii"))
 
 
 def abort_upload(call: Call) -> Reply:
