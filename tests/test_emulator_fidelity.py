@@ -187,7 +187,7 @@ def test_missing_bucket_with_wrong_credentials_is_no_such_bucket(
 # -- 6. keys with control characters ---------------------------------------------------------
 
 
-def test_keys_with_control_characters(server: ServerHandle, bucket: str) -> None:
+def test_keys_with_control_characters(server: ServerHandle, target: Target, bucket: str) -> None:
     client = _oss2_bucket(server, bucket)
     key = "ctl-\x01\x07\x0c\t\n-end"
     before = set(server.data_dir.rglob("*"))
@@ -202,6 +202,11 @@ def test_keys_with_control_characters(server: ServerHandle, bucket: str) -> None
     new = {p.name for p in set(server.data_dir.rglob("*")) - before}
     assert not any("ctl" in name for name in new), new  # keys never become file names
     client.delete_object(key)
+    upload_id = client.init_multipart_upload(key).upload_id
+    assert [u.key for u in client.list_multipart_uploads().upload_list] == [key]  # url
+    response, data = target.call("GET", bucket, query=(("uploads", ""),))  # no encoding-type
+    assert (response.status, error_code(data)) == (400, "InvalidArgument")
+    client.abort_multipart_upload(key, upload_id)
     with pytest.raises(oss2.exceptions.InvalidObjectName):
         client.put_object("nul\x00key", b"x")
 

@@ -29,6 +29,7 @@ __all__ = [
     "object_headers",
     "put_bucket",
     "put_object",
+    "require_xml_names",
     "stored_headers",
 ]
 
@@ -306,7 +307,7 @@ def _untoken(token: str) -> str:
         ) from None
 
 
-def _require_xml_names(names: list[str]) -> None:
+def require_xml_names(names: list[str]) -> None:
     """Names XML 1.0 cannot carry (control characters) need ``encoding-type=url``."""
     bad = next((name for name in names if not xml_safe(name)), None)
     if bad is not None:
@@ -331,7 +332,7 @@ def list_objects(call: Call) -> Reply:
         call.bucket, prefix=prefix, delimiter=delimiter, after=after, limit=limit
     )
     if not url:
-        _require_xml_names([name for name, _ in page.entries] + page.prefixes)
+        require_xml_names([name for name, _ in page.entries] + page.prefixes)
     document = responses.list_objects(
         call.bucket, page, v2=v2, prefix=prefix, delimiter=delimiter, max_keys=limit, url=url,
         marker=after, start_after=start_after, token=token or None,

@@ -11,7 +11,14 @@ from ..protocol import errors, xml
 from . import responses
 from .blobs import Blob
 from .exchange import Call, Reply, Segment, empty_reply, read_slices, receive_blob, xml_reply
-from .handlers import check_conditions, int_param, is_number, storage_class, stored_headers
+from .handlers import (
+    check_conditions,
+    int_param,
+    is_number,
+    require_xml_names,
+    storage_class,
+    stored_headers,
+)
 from .rules import check_bucket_name, check_key
 from .store import ObjectInfo, UploadInfo
 
@@ -243,6 +250,8 @@ def list_uploads(call: Call) -> Reply:
         call.bucket, prefix=prefix, delimiter=delimiter, key_marker=key_marker,
         upload_id_marker=id_marker, limit=limit,
     )  # fmt: skip
+    if not url:
+        require_xml_names([name for name, _ in page.entries] + page.prefixes)
     document = responses.list_uploads(
         call.bucket, page, prefix=prefix, delimiter=delimiter, key_marker=key_marker,
         upload_id_marker=id_marker, max_uploads=limit, url=url,
