@@ -363,3 +363,21 @@ def test_batch_delete_needs_content_md5(target: Target, bucket: str) -> None:
     body = b"<Delete><Object><Key>a</Key></Object></Delete>"
     response, data = target.call("POST", bucket, query=(("delete", ""),), body=body)
     assert (response.status, error_code(data)) == (400, "InvalidRequest")
+
+
+@pytest.mark.parametrize("operation", ["PutObject", "CompleteMultipartUpload"])
+def test_upload_callback_is_refused(target: Target, bucket: str, operation: str) -> None:
+    callback = base64.b64encode(b'{"callbackUrl":"http://127.0.0.1:9/"}').decode()
+    if operation == "PutObject":
+        response, data = target.call(
+            "PUT", bucket, "k", headers={"x-oss-callback": callback}, body=b"x"
+        )
+    else:
+        _, data = target.call("POST", bucket, "k", query=(("uploads", ""),))
+        upload_id = ET.fromstring(data).findtext("UploadId") or ""
+        response, data = target.call(
+            "POST", bucket, "k", query=(("uploadId", upload_id),),
+            headers={"x-oss-callback": callback, "x-oss-complete-all": "yes"},
+        )  # fmt: skip
+    assert (response.status, error_code(data)) == (501, "NotImplemented")
+    assert target.call("HEAD", bucket, "k")[0].status == 404  # nothing was stored

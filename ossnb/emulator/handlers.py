@@ -29,6 +29,7 @@ __all__ = [
     "object_headers",
     "put_bucket",
     "put_object",
+    "refuse_callback",
     "require_xml_names",
     "stored_headers",
 ]
@@ -223,10 +224,20 @@ def delete_bucket(call: Call) -> Reply:
 # -- objects -------------------------------------------------------------------------
 
 
+def refuse_callback(call: Call) -> None:
+    """Upload callbacks (``x-oss-callback``) answer NotImplemented, never a silent success."""
+    if call.header("x-oss-callback") is not None:
+        raise errors.NotImplemented(
+            "Upload callbacks (x-oss-callback) are not implemented by the ossnb emulator.",
+            details={"Header": "x-oss-callback"},
+        )
+
+
 def put_object(call: Call) -> Reply:
     """PutObject (SPEC §2.3): checks before the body is read, then stream, hash, verify."""
     if call.header("x-oss-copy-source") is not None:
         raise errors.NotImplemented("CopyObject is not implemented by the ossnb emulator.")
+    refuse_callback(call)
     store = call.store
     klass, kept = storage_class(call), stored_headers(call)
     forbid = call.flag("x-oss-forbid-overwrite")

@@ -15,6 +15,7 @@ from .handlers import (
     check_conditions,
     int_param,
     is_number,
+    refuse_callback,
     require_xml_names,
     storage_class,
     stored_headers,
@@ -180,6 +181,7 @@ def _listed_parts(body: bytes) -> list[tuple[int, str]]:
 def complete_upload(call: Call) -> Reply:
     """CompleteMultipartUpload, checks in the order of SPEC §2.11."""
     url = call.url_encoding
+    refuse_callback(call)
     upload = call.store.upload(call.bucket, call.key, call.param("uploadId"))
     body = call.small_body()
     complete_all = call.header("x-oss-complete-all")
