@@ -28,6 +28,7 @@ __all__ = [
     "VERSION",
     "Unsupported",
     "extract",
+    "judge",
     "outcomes",
     "sdist",
     "start",
@@ -167,3 +168,19 @@ def unsupported(path: Path = UNSUPPORTED) -> dict[str, Unsupported]:
             raise ValueError(f"{path.name}:{number}: {fields[0]} is listed twice")
         entries[fields[0]] = Unsupported(fields[0], fields[1], fields[2], auth, either)
     return entries
+
+
+def judge(version: str, results: dict[str, str], listed: dict[str, Unsupported]) -> list[str]:
+    """What is wrong with one run: a failure not listed, a listed test that passes
+    (unless its outcome depends on timing), a listed test that did not run."""
+    problems = []
+    for test_id, outcome in sorted(results.items()):
+        entry = listed.get(test_id)
+        expected = entry is not None and entry.expected_to_fail(version)
+        if outcome == "failed" and not expected:
+            problems.append(f"{version}: {test_id} failed (not an unsupported feature)")
+        elif outcome == "passed" and expected and entry is not None and not entry.either:
+            problems.append(f"{version}: {test_id} passes now: remove it from the list")
+    missing = {t for t, e in listed.items() if e.expected_to_fail(version)} - set(results)
+    problems += [f"{version}: listed {test_id} did not run" for test_id in sorted(missing)]
+    return problems
