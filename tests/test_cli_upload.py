@@ -31,6 +31,7 @@ from session_fixtures import (
 
 from ossnb.client.client import Client
 from ossnb.emulator import DEV_ACCESS_KEY_SECRET, Emulator
+from ossnb.protocol.operations import PutBucket
 from ossnb.upload.listing import list_all_parts, list_all_uploads
 
 Factory = Callable[..., ServerHandle]
@@ -196,6 +197,8 @@ def test_failures_are_one_clear_line(server: ServerHandle, work_dir: Path) -> No
         assert result.returncode == status, (args, result.stderr)
         (line,) = _errors(result.stderr)
         assert message in line, line
+    with make_client(server) as client:  # on a missing bucket OSS says NoSuchBucket first
+        client.execute(PutBucket("cli-fail"))
     wrong = dict(env, OSS_ACCESS_KEY_SECRET="not-the-secret")
     result = run_cli("upload", str(path), "oss://cli-fail/k", env=wrong)
     assert result.returncode == 1

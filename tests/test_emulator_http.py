@@ -341,8 +341,6 @@ def test_hostile_complete_bodies_are_malformed_xml(
         "..",
         "x\\..\\y",
         "nul\x00byte",
-        "tab\tkey",
-        "new\nline",
         "/abs",
         "\\win",
     ],

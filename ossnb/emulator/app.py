@@ -1,8 +1,9 @@
 """HTTP routing: raw request → addressing → signature check → operation → :class:`Reply`.
 
-docs/PROTOCOL.md §1.1: virtual-hosted iff the Host (without port) ends with ``.<base domain>``,
-else path-style; the bucket is split from the key on the *raw* path, then the key is
-percent-decoded; the query is decoded with ``unquote_plus``. Every request is
+Virtual-hosted iff the Host (without port) ends with ``.<base domain>``, else
+path-style; the path is percent-decoded *before* the bucket is split from the key
+(the official C SDK encodes that slash as ``%2F``); the query is decoded with
+``unquote_plus`` (docs/PROTOCOL.md §1.1, §7.1). Every request is
 verified with :func:`ossnb.protocol.signing.verify` (docs/PROTOCOL.md §5). Errors become the
 ``<Error>`` document of docs/PROTOCOL.md §4.1 (HEAD: ``x-oss-err``); anything unexpected is a
 logged ``InternalError``, never a dropped connection.
@@ -21,7 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..protocol import errors, signing
 from ..protocol.http import Request, lower_headers
-from . import cors, handlers, multipart, responses
+from . import batch, cors, handlers, multipart, responses
 from .exchange import Body, Call, DropConnection, Reply
 from .faults import Faults
 from .incidents import unexpected
@@ -40,6 +41,8 @@ _NEUTRAL = frozenset(
     | {name for name in signing.SUBRESOURCES if name.startswith("response-")}
 )  # fmt: skip
 _E: frozenset[str] = frozenset()
+_OPERATIONS = signing.SUBRESOURCES | {"regions"}
+"""Query names that select an operation (``?regions``: DescribeRegions, not signed)."""
 _ROUTES: dict[tuple[str, str, frozenset[str]], str] = {
     ("service", "GET", _E): "ListBuckets",
     ("bucket", "PUT", _E): "PutBucket",
@@ -51,6 +54,7 @@ _ROUTES: dict[tuple[str, str, frozenset[str]], str] = {
     ("bucket", "PUT", frozenset({"cors"})): "PutBucketCors",
     ("bucket", "GET", frozenset({"cors"})): "GetBucketCors",
     ("bucket", "DELETE", frozenset({"cors"})): "DeleteBucketCors",
+    ("bucket", "POST", frozenset({"delete"})): "DeleteMultipleObjects",
     ("object", "PUT", _E): "PutObject",
     ("object", "GET", _E): "GetObject",
     ("object", "HEAD", _E): "HeadObject",
@@ -79,6 +83,7 @@ _HANDLERS: dict[str, Handler] = {
     "HeadObject": handlers.get_object,
     "GetObjectMeta": handlers.get_object,
     "DeleteObject": handlers.delete_object,
+    "DeleteMultipleObjects": batch.delete_objects,
     "ListMultipartUploads": multipart.list_uploads,
     "InitiateMultipartUpload": multipart.initiate_upload,
     "UploadPart": multipart.upload_part,
@@ -110,7 +115,7 @@ def classify(
     level = "service" if bucket is None else "bucket" if key is None else "object"
     if method == "OPTIONS" and bucket is not None:  # a CORS preflight, whatever the query
         return "Options"
-    subs = frozenset(n for n in params if n in signing.SUBRESOURCES and n not in _NEUTRAL)
+    subs = frozenset(n for n in params if n in _OPERATIONS and n not in _NEUTRAL)
     op = _ROUTES.get((level, method, subs))
     if op is None:
         if level == "object" and method == "PUT" and subs & {"uploadId", "partNumber"}:
@@ -208,16 +213,16 @@ class App:
         virtual = next(
             (name[: -len(d) - 1] for d in self.base_domains if name.endswith("." + d)), None
         )
-        rest = path[1:]
-        if virtual:
-            bucket: str | None = virtual
-        else:
-            raw_bucket, _, rest = rest.partition("/")
-            bucket = unquote(raw_bucket) or None
         try:
-            key = unquote(rest, errors="strict") if rest and bucket else None
+            rest = unquote(path[1:], errors="strict")
         except UnicodeDecodeError:
             raise errors.InvalidObjectName("The object name is not valid UTF-8.") from None
+        if virtual:
+            bucket: str | None = virtual
+        else:  # decoded first: the C SDK sends /bucket%2Fkey for IP endpoints
+            raw_bucket, _, rest = rest.partition("/")
+            bucket = raw_bucket or None
+        key = rest if rest and bucket else None
         return bucket, key, bool(virtual)
 
     def _route(
@@ -242,8 +247,7 @@ class App:
         bucket, key, virtual = self._address(path, host)
         if self.auth and incoming.method != "OPTIONS":  # a preflight is never signed
             request = Request(incoming.method, bucket, key, tuple(pairs), headers)
-            now = datetime.now(timezone.utc)
-            signing.verify(request, self.credentials.get, now, region=self.region)
+            self._verify(request)
         params: dict[str, str] = {}
         for name, value in pairs:
             params.setdefault(name, value)
@@ -256,6 +260,20 @@ class App:
             op, incoming.method, bucket or "", key or "", params, headers, incoming.body,
             self.store, host, request_id, virtual,
         )  # fmt: skip
+
+    def _verify(self, request: Request) -> None:
+        """Check the signature; on a bucket that does not exist OSS answers NoSuchBucket
+        (404) even when the credentials are wrong, so the bucket is looked up first."""
+        try:
+            signing.verify(
+                request, self.credentials.get, datetime.now(timezone.utc), region=self.region
+            )
+        except (errors.InvalidAccessKeyId, errors.SignatureDoesNotMatch):
+            creating = request.method == "PUT" and request.key is None and not request.query
+            if request.bucket is not None and not creating:
+                check_bucket_name(request.bucket)
+                self.store.bucket(request.bucket)  # NoSuchBucket when missing
+            raise
 
     def _run(self, call: Call) -> Reply:
         fault = self.faults.match(call.op)

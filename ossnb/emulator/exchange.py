@@ -22,6 +22,7 @@ from .rules import content_md5
 from .store import Store
 
 __all__ = [
+    "BODILESS",
     "Body",
     "Call",
     "ClientGone",
@@ -29,10 +30,15 @@ __all__ = [
     "Reply",
     "Segment",
     "empty_reply",
+    "read_slices",
     "receive_blob",
     "xml_reply",
 ]
 
+BODILESS = frozenset({"GET", "HEAD", "DELETE"})
+"""Methods whose body OSS ignores: a declared ``Content-Length`` is not waited for."""
+
+_SLICE_PIECE = 1 << 20
 Segment = tuple[Path, int, int]
 """``(file, offset, count)``: a slice of a blob to send."""
 
@@ -85,6 +91,8 @@ class Reply:
     release: Callable[[], None] | None = None
     drop_after: int | None = None
     op: str = ""
+    stream: Iterator[bytes] | None = None
+    """When set, the body is these pieces, sent chunked (no ``Content-Length``)."""
 
     @property
     def content_length(self) -> int:
@@ -145,6 +153,8 @@ class Call:
     def small_body(self, limit: int = MAX_XML_BYTES) -> bytes:
         """Read a small body (XML or nothing) and check its ``Content-MD5`` (docs/PROTOCOL.md §3.5)."""
         expected = content_md5(self.header("content-md5"))
+        if self.method in BODILESS and self.body.present and self.body.declared != 0:
+            return b""  # never wait for a body OSS ignores (the server closes after answering)
         data = self.body.read_all(limit) if self.body.present else b""
         if expected is not None and hashlib.md5(data, usedforsecurity=False).digest() != expected:
             raise errors.InvalidDigest(ec="0017-00000503")
@@ -178,3 +188,16 @@ def receive_blob(call: Call) -> Blob:
         call.store.blobs.delete([blob.id])
         raise errors.InvalidDigest(ec="0017-00000503")
     return blob
+
+
+def read_slices(segments: list[Segment]) -> Iterator[bytes]:
+    """The bytes of blob slices, in pieces of at most 1 MiB."""
+    for path, offset, count in segments:
+        with open(path, "rb") as src:
+            src.seek(offset)
+            while count > 0:
+                chunk = src.read(min(count, _SLICE_PIECE))
+                if not chunk:
+                    raise errors.InternalError("A source blob is shorter than recorded.")
+                yield chunk
+                count -= len(chunk)

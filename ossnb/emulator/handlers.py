@@ -10,8 +10,9 @@ from ..protocol import errors, xml
 from ..protocol.checksums import normalize_etag
 from ..protocol.numbers import parse_uint
 from . import responses
+from .compression import accepts_gzip, compressible, gzip_pieces
 from .exchange import Call, Reply, empty_reply, receive_blob, xml_reply
-from .rules import http_date, parse_http_date, resolve_range
+from .rules import check_tagging, http_date, parse_http_date, resolve_range, xml_safe
 from .store import ObjectInfo
 
 __all__ = [
@@ -28,11 +29,17 @@ __all__ = [
     "object_headers",
     "put_bucket",
     "put_object",
+    "refuse_callback",
+    "require_xml_names",
     "stored_headers",
 ]
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 _ACLS = ("private", "public-read", "public-read-write")
+_BUCKET_FEATURES = (
+    "x-oss-server-side-encryption", "x-oss-server-side-data-encryption",
+    "x-oss-server-side-encryption-key-id", "x-oss-resource-group-id", "x-oss-bucket-tagging",
+)  # fmt: skip
 _KEPT = (
     "content-type", "cache-control", "content-disposition", "content-encoding",
     "content-language", "expires", "x-oss-server-side-encryption",
@@ -70,7 +77,8 @@ def int_param(call: Call, name: str, default: int, maximum: int, minimum: int = 
 
 
 def storage_class(call: Call) -> str:
-    value = call.header("x-oss-storage-class") or "Standard"
+    """``x-oss-storage-class``, else the bucket's class (objects inherit it, as on OSS)."""
+    value = call.header("x-oss-storage-class") or call.store.bucket(call.bucket).storage_class
     if value not in STORAGE_CLASSES:
         raise errors.InvalidArgument(
             "Invalid storage class.",
@@ -82,6 +90,8 @@ def storage_class(call: Call) -> str:
 def stored_headers(call: Call) -> dict[str, str]:
     """The request headers an object keeps (docs/PROTOCOL.md §2.3, §2.8): content headers, meta, SSE."""
     kept = {n: v for n, v in call.headers.items() if n in _KEPT or n.startswith("x-oss-meta-")}
+    if "x-oss-tagging" in kept:
+        check_tagging(kept["x-oss-tagging"])
     kept.setdefault("content-type", "application/octet-stream")
     return kept
 
@@ -143,7 +153,10 @@ def check_conditions(headers: Mapping[str, str], info: ObjectInfo, prefix: str =
 def list_buckets(call: Call) -> Reply:
     prefix, marker = call.param("prefix"), call.param("marker")
     limit = int_param(call, "max-keys", 100, 1000)
+    group = call.header("x-oss-resource-group-id")
     chosen = [b for b in call.store.buckets() if b.name.startswith(prefix) and b.name > marker]
+    if group and group != responses.RESOURCE_GROUP_ID:
+        chosen = []  # buckets are all in the default resource group
     page = chosen[:limit]
     document = responses.list_buckets(
         page, call.host, prefix=prefix, marker=marker, max_keys=limit,
@@ -152,7 +165,19 @@ def list_buckets(call: Call) -> Reply:
     return xml_reply(document)
 
 
+def _refuse_bucket_features(call: Call) -> None:
+    """PutBucket headers for features the emulator lacks answer NotImplemented."""
+    for name in _BUCKET_FEATURES:
+        value = call.header(name)
+        if value and (name != "x-oss-resource-group-id" or value != responses.RESOURCE_GROUP_ID):
+            raise errors.NotImplemented(
+                f"The {name} header of PutBucket is not implemented by the ossnb emulator.",
+                details={"Header": name},
+            )
+
+
 def put_bucket(call: Call) -> Reply:
+    _refuse_bucket_features(call)
     acl = call.header("x-oss-acl") or "private"
     if acl not in _ACLS:
         raise errors.InvalidArgument(details={"ArgumentName": "x-oss-acl", "ArgumentValue": acl})
@@ -195,10 +220,20 @@ def delete_bucket(call: Call) -> Reply:
 # -- objects -------------------------------------------------------------------------
 
 
+def refuse_callback(call: Call) -> None:
+    """Upload callbacks (``x-oss-callback``) answer NotImplemented, never a silent success."""
+    if call.header("x-oss-callback") is not None:
+        raise errors.NotImplemented(
+            "Upload callbacks (x-oss-callback) are not implemented by the ossnb emulator.",
+            details={"Header": "x-oss-callback"},
+        )
+
+
 def put_object(call: Call) -> Reply:
     """PutObject (docs/PROTOCOL.md §2.3): checks before the body is read, then stream, hash, verify."""
     if call.header("x-oss-copy-source") is not None:
         raise errors.NotImplemented("CopyObject is not implemented by the ossnb emulator.")
+    refuse_callback(call)
     store = call.store
     klass, kept = storage_class(call), stored_headers(call)
     forbid = call.flag("x-oss-forbid-overwrite")
@@ -238,11 +273,25 @@ def get_object(call: Call) -> Reply:
         status = 206 if rng is not None else 200
         if reader is None:
             return Reply(status, headers, length=info.size)
-        return Reply(status, headers, segments=reader.segments(first, last), release=reader.close)
+        segments = reader.segments(first, last)
+        if rng is None and _gzip_wanted(call, headers, info.size):
+            headers["Content-Encoding"] = "gzip"
+            return Reply(status, headers, stream=gzip_pieces(segments), release=reader.close)
+        return Reply(status, headers, segments=segments, release=reader.close)
     except BaseException:
         if reader is not None:
             reader.close()
         raise
+
+
+def _gzip_wanted(call: Call, headers: Mapping[str, str], size: int) -> bool:
+    """Whether to answer gzip-encoded: the client accepts it and OSS compresses this object
+    (one stored with its own Content-Encoding is sent as it is)."""
+    if "Content-Encoding" in headers:
+        return False
+    return accepts_gzip(call.header("accept-encoding")) and compressible(
+        headers.get("Content-Type", ""), size
+    )
 
 
 def delete_object(call: Call) -> Reply:
@@ -265,6 +314,17 @@ def _untoken(token: str) -> str:
         ) from None
 
 
+def require_xml_names(names: list[str]) -> None:
+    """Names XML 1.0 cannot carry (control characters) need ``encoding-type=url``."""
+    bad = next((name for name in names if not xml_safe(name)), None)
+    if bad is not None:
+        raise errors.InvalidArgument(
+            "An object name in this listing holds characters XML cannot carry: "
+            "list with encoding-type=url.",
+            details={"ArgumentName": "encoding-type", "ArgumentValue": ""},
+        )
+
+
 def list_objects(call: Call) -> Reply:
     """ListObjects (``marker``) and ListObjectsV2 (``list-type=2``) (docs/PROTOCOL.md §2.7)."""
     call.small_body()
@@ -278,6 +338,8 @@ def list_objects(call: Call) -> Reply:
     page = call.store.list_objects(
         call.bucket, prefix=prefix, delimiter=delimiter, after=after, limit=limit
     )
+    if not url:
+        require_xml_names([name for name, _ in page.entries] + page.prefixes)
     document = responses.list_objects(
         call.bucket, page, v2=v2, prefix=prefix, delimiter=delimiter, max_keys=limit, url=url,
         marker=after, start_after=start_after, token=token or None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from urllib.parse import unquote
 
@@ -9,10 +11,17 @@ from ..protocol import errors, xml
 from ..protocol.numbers import parse_uint
 from . import responses
 from .blobs import Blob
-from .exchange import Call, Reply, Segment, empty_reply, receive_blob, xml_reply
-from .handlers import check_conditions, int_param, storage_class, stored_headers
+from .exchange import Call, Reply, Segment, empty_reply, read_slices, receive_blob, xml_reply
+from .handlers import (
+    check_conditions,
+    int_param,
+    refuse_callback,
+    require_xml_names,
+    storage_class,
+    stored_headers,
+)
 from .rules import check_bucket_name, check_key, offset
-from .store import UploadInfo
+from .store import ObjectInfo, UploadInfo
 
 __all__ = [
     "abort_upload",
@@ -23,8 +32,10 @@ __all__ = [
     "upload_part",
 ]
 
-_COPY_RANGE = re.compile(r"^\s*bytes=([0-9]+)-([0-9]+)\s*$")
+_COPY_RANGE = re.compile(r"^\s*bytes=([0-9]+)-([0-9]*)\s*$")
 _COPY_CHUNK = 1 << 20
+SEQUENTIAL = "sequential"
+"""Marker kept with an upload initiated with ``?sequential`` (not a header name)."""
 
 
 def initiate_upload(call: Call) -> Reply:
@@ -32,6 +43,8 @@ def initiate_upload(call: Call) -> Reply:
     url = call.url_encoding
     call.small_body()
     klass, kept = storage_class(call), stored_headers(call)
+    if SEQUENTIAL in call.params:
+        kept[SEQUENTIAL] = "true"
     if call.flag("x-oss-forbid-overwrite"):
         call.store.bucket(call.bucket)
         call.store.check_overwrite(call.bucket, call.key, ec="0042-00000214")
@@ -62,6 +75,8 @@ def upload_part(call: Call) -> Reply:
     if call.body.declared is not None and call.body.declared > limit:
         raise errors.EntityTooLarge(details={"MaxSizeAllowed": str(limit)})
     upload = call.store.upload(call.bucket, call.key, call.param("uploadId"))
+    if SEQUENTIAL in upload.headers:
+        _check_sequence(call, upload, number)
     if call.header("x-oss-copy-source") is not None:
         return _upload_part_copy(call, upload, number)
     blob = receive_blob(call)
@@ -72,6 +87,22 @@ def upload_part(call: Call) -> Reply:
         "x-oss-hash-crc64ecma": str(part.crc64),
     }
     return empty_reply(200, headers)
+
+
+def _check_sequence(call: Call, upload: UploadInfo, number: int) -> None:
+    """A ``sequential`` upload takes parts in order: part N follows part N-1 (or
+    replaces part N, a retry); otherwise OSS answers PartNotSequential."""
+    nearby, _ = call.store.parts(upload, after=max(number - 2, 0), limit=3)
+    numbers = [p.number for p in nearby]
+    previous = [number - 1] if number > 1 else []
+    if numbers not in (previous, [*previous, number]):
+        raise errors.ServiceError(
+            "For sequential multipart upload, you must upload or complete parts with "
+            "sequential part number.",
+            status=400,
+            code="PartNotSequential",
+            details={"PartNumber": str(number)},
+        )
 
 
 def _copy_source(value: str) -> tuple[str, str]:
@@ -102,7 +133,8 @@ def _upload_part_copy(call: Call, upload: UploadInfo, number: int) -> Reply:
         wanted = call.header("x-oss-copy-source-range")
         if wanted is not None:
             match = _COPY_RANGE.match(wanted)
-            if not match or offset(match[1]) > offset(match[2]) or offset(match[2]) >= info.size:
+            end = (match[2] or str(info.size - 1)) if match else ""  # bytes=N- : to the end
+            if not match or offset(match[1]) > offset(end) or offset(end) >= info.size:
                 raise errors.InvalidArgument(
                     "The x-oss-copy-source-range is not valid for the source object.",
                     details={
@@ -110,7 +142,7 @@ def _upload_part_copy(call: Call, upload: UploadInfo, number: int) -> Reply:
                         "ArgumentValue": wanted[:100],
                     },
                 )
-            first, last = offset(match[1]), offset(match[2])
+            first, last = offset(match[1]), offset(end)
         if last - first + 1 > call.store.limits.max_part_size:
             raise errors.EntityTooLarge()
         blob = _copy_slices(call, reader.segments(first, last))
@@ -125,15 +157,8 @@ def _upload_part_copy(call: Call, upload: UploadInfo, number: int) -> Reply:
 
 def _copy_slices(call: Call, segments: list[Segment]) -> Blob:
     with call.store.blobs.writer() as writer:
-        for path, offset, count in segments:
-            with open(path, "rb") as src:
-                src.seek(offset)
-                while count > 0:
-                    chunk = src.read(min(count, _COPY_CHUNK))
-                    if not chunk:
-                        raise errors.InternalError("A source blob is shorter than recorded.")
-                    writer.write(chunk)
-                    count -= len(chunk)
+        for chunk in read_slices(segments):
+            writer.write(chunk)
         return writer.finish()
 
 
@@ -159,6 +184,7 @@ def _listed_parts(body: bytes) -> list[tuple[int, str]]:
 def complete_upload(call: Call) -> Reply:
     """CompleteMultipartUpload, checks in the order of docs/PROTOCOL.md §2.11."""
     url = call.url_encoding
+    refuse_callback(call)
     upload = call.store.upload(call.bucket, call.key, call.param("uploadId"))
     body = call.small_body()
     complete_all = call.header("x-oss-complete-all")
@@ -179,8 +205,23 @@ def complete_upload(call: Call) -> Reply:
     info = call.store.complete(
         upload, listed, forbid_overwrite=call.flag("x-oss-forbid-overwrite"), extra_headers=extra
     )
+    if SEQUENTIAL in upload.headers:
+        _record_whole_md5(call, info)
     headers = {"ETag": info.etag, "x-oss-hash-crc64ecma": str(info.crc64)}
     return xml_reply(responses.complete_result(info, call.location, url), headers)
+
+
+def _record_whole_md5(call: Call, info: ObjectInfo) -> None:
+    """An upload initiated with ``?sequential`` ends with the whole object's MD5 as its
+    ``Content-MD5`` (OSS InitiateMultipartUpload reference, ``sequential``)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    reader = call.store.open_object(call.bucket, call.key)
+    try:
+        for chunk in read_slices(reader.segments(0, info.size - 1)):
+            digest.update(chunk)
+    finally:
+        reader.close()
+    call.store.set_content_md5(info, base64.b64encode(digest.digest()).decode("ascii"))
 
 
 def abort_upload(call: Call) -> Reply:
@@ -214,6 +255,8 @@ def list_uploads(call: Call) -> Reply:
         call.bucket, prefix=prefix, delimiter=delimiter, key_marker=key_marker,
         upload_id_marker=id_marker, limit=limit,
     )  # fmt: skip
+    if not url:
+        require_xml_names([name for name, _ in page.entries] + page.prefixes)
     document = responses.list_uploads(
         call.bucket, page, prefix=prefix, delimiter=delimiter, key_marker=key_marker,
         upload_id_marker=id_marker, max_uploads=limit, url=url,

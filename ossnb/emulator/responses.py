@@ -18,6 +18,7 @@ from .store import BucketInfo, ObjectInfo, PartInfo, UploadInfo
 
 __all__ = [
     "OWNER_ID",
+    "RESOURCE_GROUP_ID",
     "bucket_info",
     "complete_result",
     "copy_part_result",
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 OWNER_ID = "1234567890123456"
+RESOURCE_GROUP_ID = "rg-default-id"
+"""Every bucket is in the account's default resource group (the emulator has no others)."""
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -80,9 +83,11 @@ def bucket_info(info: BucketInfo, endpoint: str) -> bytes:
             _t("TransferAcceleration", "Disabled"),
             _t("CrossRegionReplication", "Disabled"),
             _t("Name", info.name),
+            _t("ResourceGroupId", RESOURCE_GROUP_ID),
             _owner(),
             element("AccessControlList", children=[_t("Grant", info.acl)]),
             _t("Comment", ""),
+            _t("BlockPublicAccess", "false"),
             element("ServerSideEncryptionRule", children=[_t("SSEAlgorithm", "None")]),
         ],
     )
@@ -113,6 +118,7 @@ def list_buckets(
                 _t("Name", b.name),
                 _t("Region", b.region),
                 _t("StorageClass", b.storage_class),
+                _t("ResourceGroupId", RESOURCE_GROUP_ID),
             ],
         )
         for b in buckets

@@ -11,7 +11,7 @@ import email.utils
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ..protocol import errors
 from ..protocol.numbers import parse_uint
@@ -22,6 +22,7 @@ __all__ = [
     "ByteRange",
     "check_bucket_name",
     "check_key",
+    "check_tagging",
     "content_md5",
     "http_date",
     "iso8601",
@@ -29,10 +30,13 @@ __all__ = [
     "parse_http_date",
     "resolve_range",
     "url_encode",
+    "xml_safe",
 ]
 
 _RANGE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.IGNORECASE)
 _HUGE = 1 << 63
+_MAX_TAGS = 10
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def check_bucket_name(name: str) -> None:
@@ -46,15 +50,18 @@ def check_bucket_name(name: str) -> None:
 def check_key(key: str) -> None:
     """``InvalidObjectName`` for keys OSS (or this emulator, for safety) refuses.
 
-    docs/PROTOCOL.md §3.1: 1-1023 UTF-8 bytes, not starting with ``/`` or ``\\``. Like the client,
-    the emulator also refuses control characters, and ``..`` path segments: keys never
-    become file paths here, but such names are the usual payload of path-traversal
+    docs/PROTOCOL.md §3.1: 1-1023 UTF-8 bytes, not starting with ``/`` or ``\\``. Control
+    characters are accepted as OSS accepts them (keys never become file paths here,
+    docs/PROTOCOL.md §7.3), except NUL; the emulator also refuses ``..`` path segments,
+    the usual payload of path-traversal
     attempts.
     """
     try:
-        validate_key(key)
+        validate_key(key, allow_control_chars=True)
     except errors.UsageError as exc:
         raise errors.InvalidObjectName(str(exc)) from None
+    if "\x00" in key:
+        raise errors.InvalidObjectName("The object name must not contain a NUL character.")
     if ".." in re.split(r"[/\\]", key):
         raise errors.InvalidObjectName("The object name must not contain a .. path segment.")
 
@@ -160,3 +167,28 @@ def iso8601(ts: float) -> str:
 def url_encode(text: str) -> str:
     """``encoding-type=url`` form: every byte but ``A-Za-z0-9-_.~`` as upper-case ``%XX`` (docs/PROTOCOL.md §1.5)."""
     return quote(text, safe="")
+
+
+def xml_safe(text: str) -> bool:
+    """Whether XML 1.0 can carry ``text`` (most control characters it cannot)."""
+    return _NOT_XML.search(text) is None
+
+
+def check_tagging(value: str) -> None:
+    """``InvalidArgument`` unless ``x-oss-tagging`` is a valid tag set: URL-encoded
+    ``k=v`` pairs joined by ``&``, at most 10, keys 1-128 and values 0-256 characters,
+    no key twice (OSS object tagging limits)."""
+    seen: set[str] = set()
+    pairs = value.split("&") if value else []
+    for pair in pairs:
+        raw_key, _, raw_value = pair.partition("=")
+        try:
+            key, text = unquote(raw_key, errors="strict"), unquote(raw_value, errors="strict")
+        except UnicodeDecodeError:
+            key, text = "", ""
+        if not 1 <= len(key) <= 128 or len(text) > 256 or key in seen or len(pairs) > _MAX_TAGS:
+            raise errors.InvalidArgument(
+                "The x-oss-tagging header is not a valid tag set.",
+                details={"ArgumentName": "x-oss-tagging", "ArgumentValue": value[:300]},
+            )
+        seen.add(key)

@@ -25,9 +25,10 @@ from ..protocol import errors
 from ..protocol.numbers import parse_uint
 from . import responses
 from .app import App, Incoming
-from .exchange import ClientGone, DropConnection, Reply
+from .exchange import BODILESS, ClientGone, DropConnection, Reply
 from .guards import ConnectionSlots, GuardedHandler, ReadBuffer, ServerLimits
 from .rules import http_date
+from .wire import send_chunked, utf8_headers
 
 __all__ = ["CHUNK_SIZE", "DRAIN_LIMIT", "EmulatorServer", "SocketBody", "make_server"]
 
@@ -240,7 +241,7 @@ class _Handler(GuardedHandler):
             reply.headers["x-oss-request-id"] = request_id
             self._send(reply, head)
             return
-        incoming = Incoming(self.command, self.path, list(self.headers.items()), body)
+        incoming = Incoming(self.command, self.path, utf8_headers(self.headers.items()), body)
         try:
             reply = app.handle(incoming)
         except DropConnection:
@@ -248,7 +249,8 @@ class _Handler(GuardedHandler):
             return
         try:
             authenticated = reply.op not in ("", "Options")  # a CORS preflight is unsigned
-            if authenticated and not self.clock.owes_continue:
+            # a GET's declared body may never come (docs/PROTOCOL.md §7.2)
+            if authenticated and not self.clock.owes_continue and self.command not in BODILESS:
                 body.drain(DRAIN_LIMIT)
             if not body.finished:
                 self.close_connection = True
@@ -271,16 +273,20 @@ class _Handler(GuardedHandler):
             f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}",
             "Server: AliyunOSS",
             f"Date: {http_date()}",
-            f"Content-Length: {length}",
+            "Transfer-Encoding: chunked" if reply.stream else f"Content-Length: {length}",
             f"Connection: {'close' if self.close_connection else 'keep-alive'}",
         ]
         lines += [f"{name}: {_clean(value)}" for name, value in reply.headers.items()]
-        head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")  # values as received
         if reply.drop_after is not None:
             self._send_partial(reply, head_bytes, 0 if head else reply.drop_after)
             return
         if head or reply.status in (204, 304):
             self.wfile.write(head_bytes)
+            return
+        if reply.stream is not None:
+            self.wfile.write(head_bytes)
+            send_chunked(self.wfile, reply.stream)
             return
         self.wfile.write(head_bytes + reply.body)
         for path, offset, count in reply.segments:

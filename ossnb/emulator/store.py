@@ -411,6 +411,14 @@ class Store:
                 )
         return chosen
 
+    def set_content_md5(self, info: ObjectInfo, content_md5: str) -> None:
+        """Record an object's whole MD5 (``sequential`` uploads), if it is still ``info``."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE objects SET content_md5=? WHERE bucket=? AND key=? AND etag=?",
+                (content_md5, info.bucket, info.key, info.etag),
+            )
+
     def abort(self, upload: UploadInfo) -> None:
         with self._tx() as db:
             require_upload(db, upload.bucket, upload.key, upload.upload_id)

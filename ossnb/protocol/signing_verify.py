@@ -312,6 +312,13 @@ def _verify_v4_query(check: _Check) -> str:
             "0002-00000066",
         )
     raw_credential = param("x-oss-credential") or ""
+    if raw_credential.count("/") == 4 and not raw_credential.split("/")[2]:
+        raise _bad_argument(  # what OSS answers a URL presigned without a region
+            "The signing region in credential is invalid.",
+            "x-oss-credential",
+            raw_credential,
+            "0002-00000228",
+        )
     try:
         credential = parse_credential_v4(raw_credential)
     except ValueError as exc:
