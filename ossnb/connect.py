@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .client.client import Client
-from .client.config import region_from_endpoint, settings_from_env
+from .client.config import Settings, region_from_endpoint, settings_from_env
 from .emulator import (
     DEFAULT_DATA_DIR,
     DEFAULT_REGION,
@@ -44,6 +44,7 @@ __all__ = [
     "embedded_emulator",
     "ensure_bucket",
     "parse_oss_url",
+    "settings_region",
     "stop_embedded",
     "upload_session",
 ]
@@ -105,7 +106,7 @@ def connect(
     """A client for real OSS or, with no endpoint anywhere, for the embedded emulator.
 
     The endpoint, region and keys come from the arguments, else from ``OSS_ENDPOINT``,
-    ``OSS_REGION`` (or the endpoint's host name), ``OSS_ACCESS_KEY_ID`` /
+    ``OSS_REGION`` (see :func:`settings_region`), ``OSS_ACCESS_KEY_ID`` /
     ``OSS_ACCESS_KEY_SECRET`` / ``OSS_SESSION_TOKEN``. The embedded emulator keeps its
     data in ``data_dir`` (default ``./.ossnb/emulator``) and uses its development keys.
     """
@@ -120,16 +121,22 @@ def connect(
             f"no credentials for {endpoint}: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET "
             "(or pass credentials=)"
         )
-    if region is None:
-        region = settings.region if endpoint == settings.endpoint else None
-        region = region or region_from_endpoint(endpoint)
     return Client(
         endpoint,
         credentials,
-        region=region,
+        region=region or settings_region(endpoint, settings),
         signature_version=signature_version,
         **client_options,
     )
+
+
+def settings_region(endpoint: str, settings: Settings) -> str | None:
+    """The region for ``endpoint`` when none is given: ``OSS_REGION`` goes with
+    ``OSS_ENDPOINT``; another endpoint whose host names its region
+    (``oss-cn-beijing.aliyuncs.com``) uses that one, any other endpoint ``OSS_REGION``."""
+    if endpoint == settings.endpoint:
+        return settings.region
+    return region_from_endpoint(endpoint) or settings.region
 
 
 @dataclass(frozen=True)
