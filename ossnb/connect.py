@@ -6,11 +6,13 @@
     client = connect("https://oss-cn-hangzhou.aliyuncs.com")  # keys from OSS_ACCESS_KEY_*
     session = upload_session("big.bin", "oss://demo/big.bin")  # connect + bucket + session
 
-With no endpoint (argument or ``OSS_ENDPOINT``) :func:`connect` starts the embedded
-emulator on 127.0.0.1 in a background thread, or reuses the one this process already
-runs for the same data folder, and signs with its development keys. Its checkpoint
-identity is ``embedded:<data folder>``, so an upload resumes after a restart even
-though the port changed.
+With no endpoint (argument or ``OSS_ENDPOINT``) :func:`connect` uses the local emulator
+of the data folder (default ``./.ossnb/emulator``): the one another process already
+serves there (``ossnb serve``, another notebook's kernel: it publishes its endpoint in
+the folder), else its own, started on 127.0.0.1 in a background thread; it signs with
+the development keys. When the process serving a folder ends, the next ``connect()``
+takes the folder over. The checkpoint identity is ``embedded:<data folder>``, so an
+upload resumes whichever process serves the folder, on whatever port.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from .emulator import (
     DEV_ACCESS_KEY_SECRET,
     DataDirInUse,
     Emulator,
+    Published,
+    find_published,
+    read_published,
 )
 from .protocol.errors import UsageError
 from .protocol.operations import GetBucketInfo, PutBucket, validate_bucket_name, validate_key
@@ -41,6 +46,7 @@ __all__ = [
     "EmbeddedClient",
     "OssUrl",
     "connect",
+    "embedded_client",
     "embedded_emulator",
     "ensure_bucket",
     "parse_oss_url",
@@ -54,40 +60,119 @@ _emulators: dict[Path, Emulator] = {}
 
 
 class EmbeddedClient(Client):
-    """A :class:`Client` for the embedded emulator; ``identity`` names its data folder."""
+    """A client for a data folder's local emulator: the one this process runs, or the one
+    another process runs for the same folder (``ossnb serve``, another notebook's kernel).
 
-    def __init__(self, emulator: Emulator, **options: Any) -> None:
-        credentials = Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET)
+    ``emulator`` is this process's :class:`Emulator`, or None when process ``owner_pid``
+    serves the folder. ``identity`` names the data folder, so a checkpoint resumes
+    whichever process serves it and on whatever port.
+    """
+
+    def __init__(
+        self,
+        emulator: Emulator | Published,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        credentials: Credentials | None = None,
+        **options: Any,
+    ) -> None:
+        if isinstance(emulator, Emulator):
+            self.emulator: Emulator | None = emulator
+            self.data_dir = emulator.data_dir
+            self.owner_pid = os.getpid()
+        else:
+            if data_dir is None:
+                raise UsageError("data_dir is needed for an emulator another process runs")
+            self.emulator = None
+            self.data_dir = Path(data_dir).resolve()
+            self.owner_pid = emulator.pid
+        credentials = credentials or Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET)
         super().__init__(emulator.endpoint, credentials, region=emulator.region, **options)
-        self.emulator = emulator
-        self.identity = f"embedded:{emulator.data_dir}"
+        self.identity = f"embedded:{self.data_dir}"
 
     def __repr__(self) -> str:
-        return f"EmbeddedClient(endpoint={self.endpoint.url!r}, data_dir={str(self.emulator.data_dir)!r})"
+        return (
+            f"EmbeddedClient(endpoint={self.endpoint.url!r}, data_dir={str(self.data_dir)!r}, "
+            f"owner_pid={self.owner_pid})"
+        )
+
+
+def _root(data_dir: str | os.PathLike[str] | None) -> Path:
+    return Path(data_dir if data_dir is not None else DEFAULT_DATA_DIR).resolve()
 
 
 def embedded_emulator(data_dir: str | os.PathLike[str] | None = None) -> Emulator:
     """The emulator this process runs for ``data_dir`` (default ``./.ossnb/emulator``), started
-    on a free port of 127.0.0.1 the first time it is asked for."""
-    root = Path(data_dir if data_dir is not None else DEFAULT_DATA_DIR).resolve()
+    on a free port of 127.0.0.1 the first time it is asked for. A :class:`UsageError` if
+    another process serves the folder (:func:`embedded_client` shares that one)."""
+    root = _root(data_dir)
+    emulator = _own_emulator(root)
+    if emulator is None:
+        info = read_published(root)
+        who = f"process {info.pid} at {info.endpoint}" if info else "another process"
+        raise UsageError(
+            f"{root} is served by {who}; connect() shares it, or use another data folder"
+        )
+    return emulator
+
+
+def _own_emulator(root: Path) -> Emulator | None:
+    """This process's emulator for ``root``, started if need be; None if another has it."""
     with _lock:
         running = _emulators.get(root)
-        if running is not None:
-            return running
-        try:
-            emulator = Emulator(root, region=DEFAULT_REGION).start()
-        except DataDirInUse:
-            raise UsageError(
-                f"{root} is used by another ossnb emulator process; point OSS_ENDPOINT at that "
-                "one (see `ossnb serve`), or use another data folder"
-            ) from None
-        _emulators[root] = emulator
-        return emulator
+        if running is None:
+            try:
+                running = Emulator(root, region=DEFAULT_REGION).start()
+            except DataDirInUse:
+                return None
+            _emulators[root] = running
+        return running
+
+
+def embedded_client(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    credentials: Credentials | None = None,
+    **options: Any,
+) -> EmbeddedClient:
+    """A client for the local emulator of ``data_dir`` (default ``./.ossnb/emulator``): the
+    one another live process serves there (``ossnb serve``, another kernel), else this
+    process's own, started now. When the process serving the folder ends, the next call
+    takes the folder over. ``credentials`` are only needed for a ``ossnb serve`` started
+    with its own key pair (else ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET``)."""
+    root = _root(data_dir)
+    emulator = _own_emulator(root)
+    if emulator is not None:
+        return EmbeddedClient(emulator, **options)
+    info = find_published(root)
+    if info is None:
+        raise UsageError(
+            f"{root} is locked by another process that does not say where it serves it "
+            "(one still starting, or an older ossnb): try again, stop that process, or use "
+            "another data folder"
+        )
+    keys = _keys_for(info, root, credentials)
+    return EmbeddedClient(info, data_dir=root, credentials=keys, **options)
+
+
+def _keys_for(info: Published, root: Path, given: Credentials | None) -> Credentials:
+    """The key pair the emulator ``info`` describes accepts: the development pair, else
+    ``given`` or the OSS_* variables' when their key id is the one it names."""
+    if info.access_key_id == DEV_ACCESS_KEY_ID:
+        return Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET)
+    for keys in (given, settings_from_env().credentials):
+        if keys is not None and keys.access_key_id == info.access_key_id:
+            return keys
+    raise UsageError(
+        f"the ossnb emulator serving {root} (process {info.pid}, {info.endpoint}) accepts the "
+        f"access key id {info.access_key_id!r}: set OSS_ACCESS_KEY_ID and "
+        "OSS_ACCESS_KEY_SECRET to that key pair"
+    )
 
 
 def stop_embedded(data_dir: str | os.PathLike[str] | None = None) -> None:
     """Stop the embedded emulator this process runs for ``data_dir``, if any (its data stays)."""
-    root = Path(data_dir if data_dir is not None else DEFAULT_DATA_DIR).resolve()
+    root = _root(data_dir)
     with _lock:
         emulator = _emulators.pop(root, None)
     if emulator is not None:
@@ -112,10 +197,11 @@ def connect(
     """
     settings = settings_from_env()
     endpoint = endpoint or settings.endpoint
-    if endpoint is None:
-        emulator = embedded_emulator(data_dir)
-        return EmbeddedClient(emulator, signature_version=signature_version, **client_options)
     credentials = credentials or settings.credentials
+    if endpoint is None:
+        return embedded_client(
+            data_dir, credentials=credentials, signature_version=signature_version, **client_options
+        )
     if credentials is None:
         raise UsageError(
             f"no credentials for {endpoint}: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET "

@@ -122,7 +122,8 @@ def _error(text: str, err: TextIO | None = None) -> None:
 
 def _where(client: Client) -> str:
     if isinstance(client, EmbeddedClient):
-        return f"embedded emulator at {client.endpoint.url} (data in {client.emulator.data_dir})"
+        who = "embedded emulator" if client.emulator else f"emulator process {client.owner_pid}"
+        return f"the {who} at {client.endpoint.url} (data in {client.data_dir})"
     return client.endpoint.url
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..connect import EmbeddedClient, embedded_emulator
+from ..connect import embedded_client
 from ..protocol.checksums import crc64
 from ..protocol.errors import IntegrityError
 from ..protocol.operations import GetObject, PutBucket
@@ -57,7 +57,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the demo; 0 when the object was completed, verified and read back identical."""
     out = sys.stdout
     root = Path(args.data_dir).resolve()
-    client = EmbeddedClient(embedded_emulator(root / "emulator"))  # never a real account
+    client = embedded_client(root / "emulator")  # never a real account
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
