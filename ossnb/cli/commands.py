@@ -29,6 +29,7 @@ from ..upload.session import DEFAULT_CHECKPOINT, UploadSession
 from ..upload.stale import abort_older_than, abort_uploads, format_age, list_unfinished, parse_age
 from .connection import client_for, connection_options
 from .console import print_parts, print_receipt, run_with_progress
+from .program import runnable
 
 __all__ = ["add_parsers", "cmd_parts", "cmd_upload", "cmd_uploads_abort", "cmd_uploads_list"]
 
@@ -117,7 +118,7 @@ def _guarded(command: Command) -> Command:
 
 
 def _error(text: str, err: TextIO | None = None) -> None:
-    print(f"ossnb: error: {text}", file=err or sys.stderr, flush=True)
+    print(f"ossnb: error: {runnable(text)}", file=err or sys.stderr, flush=True)
 
 
 def _where(client: Client) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from ..upload.checkpoint import default_checkpoint_path
 from ..upload.ledger import Event, StateChanged
 from ..upload.session import UploadSession
 from .console import default_note, print_parts, print_receipt, run_with_progress
+from .program import ossnb_command
 
 __all__ = ["add_demo_parser", "cmd_demo"]
 
@@ -105,10 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if body != local:
         raise IntegrityError(f"the object read back differs from {source}")
     say(f"read back {format_size(len(body))}: identical bytes, CRC-64 {crc64(body)}")
-    ossnb = "ossnb"  # how to run it again: by name if on PATH, else e.g. .venv/bin/ossnb
-    if not shutil.which("ossnb"):
-        ossnb = os.path.relpath(sys.argv[0])
-        ossnb = os.path.abspath(sys.argv[0]) if ossnb.startswith("..") else ossnb
+    ossnb = ossnb_command()
     say(
         f"\nNext: `{ossnb} uploads list oss://ossnb-demo` lists unfinished uploads, "
         f"`{ossnb} upload FILE oss://ossnb-demo/KEY` uploads your own file."
