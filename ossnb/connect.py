@@ -238,9 +238,12 @@ class OssUrl:
 
 def parse_oss_url(url: str, *, need_key: bool = False) -> OssUrl:
     """Split ``oss://bucket/key`` (or ``oss://bucket/prefix``, ``oss://bucket``)."""
+    form = "oss://BUCKET/KEY" if need_key else "oss://BUCKET[/PREFIX]"
     if not isinstance(url, str) or not url.startswith("oss://"):
-        raise UsageError(f"expected oss://BUCKET/KEY, got {url!r}")
+        raise UsageError(f"expected {form}, got {url!r}")
     bucket, _, key = url[len("oss://") :].partition("/")
+    if not bucket:
+        raise UsageError(f"{url!r} names no bucket: write {form}")
     validate_bucket_name(bucket)
     if need_key:
         if not key:

@@ -61,3 +61,53 @@ def test_which_region_goes_with_which_endpoint() -> None:
     assert settings_region("https://oss-cn-beijing.aliyuncs.com", settings) == "cn-beijing"
     assert settings_region("http://127.0.0.1:9000", settings) == "cn-shanghai"
     assert settings_region("http://127.0.0.1:9000", settings_from_env({})) is None
+
+
+def test_flags_are_checked_with_messages_that_name_them(
+    server: ServerHandle, work_dir: Path
+) -> None:
+    make_file(work_dir / "f.bin", 1000, seed=33)
+    env = dict(_keys(server), OSS_ENDPOINT=server.endpoint, OSS_REGION=server.region)
+    for flag, value, message in (
+        ("--workers", "0", "--workers: must be at least 1, not 0"),
+        ("--part-size", "0", "--part-size: must be more than 0 bytes"),
+    ):
+        result = run_cli(
+            "upload", str(work_dir / "f.bin"), "oss://demo/f.bin", flag, value, env=env
+        )
+        assert result.returncode == 2, result.stdout
+        assert message in result.stderr, result.stderr
+        assert "part_attempts" not in result.stderr and "completed" not in result.stdout
+    demo = run_cli("demo", "--workers", "0", env=env, cwd=work_dir)
+    assert demo.returncode == 2 and "--workers: must be at least 1" in demo.stderr
+
+
+def test_url_and_bucket_errors_say_what_is_expected(server: ServerHandle) -> None:
+    env = dict(_keys(server), OSS_ENDPOINT=server.endpoint, OSS_REGION=server.region)
+    for args, message in (
+        (("uploads", "list", "demo"), "expected oss://BUCKET[/PREFIX], got 'demo'"),
+        (("parts", "demo/k", "--upload-id", "x"), "expected oss://BUCKET/KEY, got 'demo/k'"),
+        (("uploads", "list", "oss://ab"), "invalid bucket name 'ab' (2 characters): use 3-63"),
+        (("uploads", "list", "oss:///k"), "'oss:///k' names no bucket"),
+    ):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 2
+        (line,) = _errors(result.stderr)
+        assert message in line, line
+
+
+def test_a_refused_connection_says_nothing_answers(work_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(subprocess_env(), OSS_ACCESS_KEY_ID="id", OSS_ACCESS_KEY_SECRET="secret")
+    endpoint = f"http://127.0.0.1:{port}"
+    result = run_cli(
+        "uploads", "list", "oss://demo", "--endpoint", endpoint, "--region", "cn-hangzhou", env=env
+    )
+    assert result.returncode == 1
+    (line,) = _errors(result.stderr)
+    assert f"nothing answers at {endpoint}" in line and "after 4 attempts" in line
+    assert "--endpoint" in line and "OSS_ENDPOINT" in line

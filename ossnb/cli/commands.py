@@ -22,25 +22,19 @@ from ..client.client import Client
 from ..connect import EmbeddedClient, parse_oss_url
 from ..protocol.errors import OssError, ServiceError, UsageError
 from ..protocol.operations import PutBucket
-from ..protocol.parts import format_size, parse_size
+from ..protocol.parts import format_size
 from ..upload.ledger import SessionState
 from ..upload.listing import list_all_parts
 from ..upload.session import DEFAULT_CHECKPOINT, UploadSession
 from ..upload.stale import abort_older_than, abort_uploads, format_age, list_unfinished, parse_age
+from . import arguments
 from .connection import client_for, connection_options
 from .console import print_parts, print_receipt, run_with_progress
-from .program import runnable
+from .program import cli_message
 
 __all__ = ["add_parsers", "cmd_parts", "cmd_upload", "cmd_uploads_abort", "cmd_uploads_list"]
 
 Command = Callable[[argparse.Namespace], int]
-
-
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -57,8 +51,12 @@ def add_parsers(subparsers: Any) -> None:
     up.add_argument("path", metavar="PATH")
     up.add_argument("url", metavar="oss://BUCKET/KEY")
     connection_options(up)
-    up.add_argument("--part-size", type=_size, help="bytes, or e.g. 8MiB (default 8MiB)")
-    up.add_argument("--workers", type=int, default=4, help="parallel parts (default %(default)s)")
+    up.add_argument(
+        "--part-size", type=arguments.part_size, help="bytes, or e.g. 8MiB (default 8MiB)"
+    )
+    up.add_argument(
+        "--workers", type=arguments.workers, default=4, help="parallel parts (default %(default)s)"
+    )
     where = up.add_mutually_exclusive_group()
     where.add_argument("--checkpoint", help="checkpoint file or folder (default: beside PATH)")
     where.add_argument("--no-checkpoint", action="store_true", help="do not write a checkpoint")
@@ -118,7 +116,7 @@ def _guarded(command: Command) -> Command:
 
 
 def _error(text: str, err: TextIO | None = None) -> None:
-    print(f"ossnb: error: {runnable(text)}", file=err or sys.stderr, flush=True)
+    print(f"ossnb: error: {cli_message(text)}", file=err or sys.stderr, flush=True)
 
 
 def _where(client: Client) -> str:

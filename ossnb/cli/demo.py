@@ -19,10 +19,11 @@ from ..connect import embedded_client
 from ..protocol.checksums import crc64
 from ..protocol.errors import IntegrityError
 from ..protocol.operations import GetObject, PutBucket
-from ..protocol.parts import MiB, format_size, parse_size
+from ..protocol.parts import MiB, format_size
 from ..upload.checkpoint import default_checkpoint_path
 from ..upload.ledger import Event, StateChanged
 from ..upload.session import UploadSession
+from . import arguments
 from .console import default_note, print_parts, print_receipt, run_with_progress
 from .program import ossnb_command
 
@@ -38,9 +39,13 @@ def add_demo_parser(subparsers: Any, guard: Callable[[Any], Any]) -> None:
         description="Start the embedded OSS emulator, make a bucket and a test file, and walk "
         "the three steps of a multipart upload visibly. Needs no account or configuration.",
     )
-    demo.add_argument("--size", type=parse_size, default=40 * MiB, help="test file size (40MiB)")
-    demo.add_argument("--part-size", type=parse_size, default=8 * MiB, help="part size (8MiB)")
-    demo.add_argument("--workers", type=int, default=4, help="parallel parts (default 4)")
+    demo.add_argument(
+        "--size", type=arguments.size, default=40 * MiB, help="test file size (40MiB)"
+    )
+    demo.add_argument(
+        "--part-size", type=arguments.part_size, default=8 * MiB, help="part size (8MiB)"
+    )
+    demo.add_argument("--workers", type=arguments.workers, default=4, help="parallel parts (4)")
     demo.add_argument(
         "--data-dir", default=".ossnb", help="folder for the emulator and the test file (.ossnb)"
     )

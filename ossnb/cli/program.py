@@ -8,9 +8,10 @@ import shlex
 import shutil
 import sys
 
-__all__ = ["ossnb_command", "runnable"]
+__all__ = ["cli_message", "ossnb_command", "runnable"]
 
-_COMMAND = re.compile(r"(?<![\w./-])ossnb (?=(?:uploads?|parts|serve|demo)\b)")
+# a command a message suggests: quoted in backticks or parentheses, e.g. `ossnb uploads abort …`
+_COMMAND = re.compile(r"(?<=[`(])ossnb (?=(?:uploads?|parts|serve|demo) )")
 
 
 def ossnb_command() -> str:
@@ -34,3 +35,15 @@ def runnable(text: str) -> str:
     if command == "ossnb":
         return text
     return _COMMAND.sub(lambda _: f"{command} ", text)
+
+
+def cli_message(text: str) -> str:
+    """An error's text as the command line shows it: commands it suggests made runnable,
+    and a silent endpoint explained with the flags that choose it."""
+    text = runnable(text)
+    if "nothing answers at " in text:
+        text += (
+            "; check that the server is running and that --endpoint (or OSS_ENDPOINT) "
+            "names it, with its port"
+        )
+    return text
