@@ -49,6 +49,7 @@ __all__ = [
     "embedded_client",
     "embedded_emulator",
     "ensure_bucket",
+    "object_url",
     "parse_oss_url",
     "settings_region",
     "stop_embedded",
@@ -252,6 +253,23 @@ def parse_oss_url(url: str, *, need_key: bool = False) -> OssUrl:
     return OssUrl(bucket, key)
 
 
+def object_url(url: str, source: SourceLike) -> OssUrl:
+    """The object ``source`` goes to: ``url`` itself, or, when ``url`` ends in ``/`` or
+    names only a bucket, that folder plus the source file's name (as ``aws s3 cp`` and
+    ``ossutil cp`` do): ``oss://demo/dir/`` + ``big.bin`` -> ``oss://demo/dir/big.bin``."""
+    if not isinstance(url, str) or not url.startswith("oss://"):
+        raise UsageError(f"expected oss://BUCKET/KEY (or oss://BUCKET/DIR/), got {url!r}")
+    target = parse_oss_url(url)
+    if target.key and not target.key.endswith("/"):
+        return parse_oss_url(url, need_key=True)
+    if not isinstance(source, (str, os.PathLike)):
+        raise UsageError(
+            f"{url!r} names a folder and the source has no file name: write "
+            f"oss://{target.bucket}/{target.key}NAME"
+        )
+    return parse_oss_url(f"oss://{target.bucket}/{target.key}{Path(source).name}", need_key=True)
+
+
 def upload_session(
     source: SourceLike,
     url: str,
@@ -264,8 +282,9 @@ def upload_session(
     **options: Any,
 ) -> UploadSession:
     """Connect (see :func:`connect`), create the bucket on the embedded emulator if needed,
-    and return an :class:`UploadSession` for ``source`` (options as for the session)."""
-    target = parse_oss_url(url, need_key=True)
+    and return an :class:`UploadSession` for ``source`` (options as for the session).
+    A ``url`` ending in ``/`` is a folder: the file keeps its name (:func:`object_url`)."""
+    target = object_url(url, source)
     client = connect(
         endpoint,
         region=region,

@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ..client.client import Client
-from ..connect import EmbeddedClient, parse_oss_url
+from ..connect import EmbeddedClient, object_url, parse_oss_url
 from ..protocol.errors import OssError, ServiceError, UsageError
 from ..protocol.operations import PutBucket
 from ..protocol.parts import format_size
@@ -49,7 +49,9 @@ def add_parsers(subparsers: Any) -> None:
         "command resumes.",
     )
     up.add_argument("path", metavar="PATH")
-    up.add_argument("url", metavar="oss://BUCKET/KEY")
+    up.add_argument(
+        "url", metavar="oss://BUCKET/KEY", help="or oss://BUCKET/DIR/: PATH's name in DIR"
+    )
     connection_options(up)
     up.add_argument(
         "--part-size", type=arguments.part_size, help="bytes, or e.g. 8MiB (default 8MiB)"
@@ -127,8 +129,9 @@ def _where(client: Client) -> str:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    """``ossnb upload PATH oss://BUCKET/KEY``: upload, verify, print the parts and the result."""
-    target = parse_oss_url(args.url, need_key=True)
+    """``ossnb upload PATH oss://BUCKET/KEY``: upload, verify, print the parts and the result.
+    ``oss://BUCKET/DIR/`` (or ``oss://BUCKET``) uploads into that folder under PATH's name."""
+    target = object_url(args.url, args.path)
     client = client_for(args)
     if isinstance(client, EmbeddedClient):
         client.execute(PutBucket(target.bucket))
