@@ -36,7 +36,7 @@ from .emulator import (
     find_published,
     read_published,
 )
-from .protocol.errors import UsageError
+from .protocol.errors import NoSuchBucket, UsageError
 from .protocol.operations import GetBucketInfo, PutBucket, validate_bucket_name, validate_key
 from .protocol.signing import Credentials
 from .upload.session import UploadSession
@@ -46,6 +46,7 @@ __all__ = [
     "EmbeddedClient",
     "OssUrl",
     "connect",
+    "create_missing_bucket",
     "embedded_client",
     "embedded_emulator",
     "ensure_bucket",
@@ -293,8 +294,18 @@ def upload_session(
         data_dir=data_dir,
     )
     if isinstance(client, EmbeddedClient):
-        client.execute(PutBucket(target.bucket))
+        create_missing_bucket(client, target.bucket)
     return UploadSession(client, source, target.bucket, target.key, **options)
+
+
+def create_missing_bucket(client: EmbeddedClient, name: str) -> bool:
+    """Create bucket ``name`` on the local emulator unless it exists; True if it was made."""
+    try:
+        client.execute(GetBucketInfo(validate_bucket_name(name)))
+        return False
+    except NoSuchBucket:
+        client.execute(PutBucket(name))  # another process may have made it: still fine
+        return True
 
 
 def ensure_bucket(client: Client, name: str) -> str:
@@ -303,7 +314,7 @@ def ensure_bucket(client: Client, name: str) -> str:
     call (``NoSuchBucket`` or ``AccessDenied`` otherwise). Returns ``name``."""
     validate_bucket_name(name)
     if isinstance(client, EmbeddedClient):
-        client.execute(PutBucket(name))
+        create_missing_bucket(client, name)
     else:
         client.execute(GetBucketInfo(name))
     return name

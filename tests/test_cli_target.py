@@ -66,3 +66,14 @@ def test_object_urls(source: object, url: str, expected: str) -> None:
 def test_a_folder_target_needs_a_named_source() -> None:
     with pytest.raises(UsageError, match="names a folder"):
         object_url("oss://b-1/dir/", b"bytes")
+
+
+def test_the_embedded_emulator_says_when_it_creates_a_bucket(tmp_path: Path) -> None:
+    make_file(tmp_path / "f.bin", 1000, seed=62)
+    env = subprocess_env()
+    first = run_cli("upload", "f.bin", "oss://made-here/", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "created bucket made-here on the embedded emulator" in first.stdout
+    again = run_cli("upload", "f.bin", "oss://made-here/again.bin", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "created bucket" not in again.stdout, "it exists now"

@@ -19,9 +19,8 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ..client.client import Client
-from ..connect import EmbeddedClient, object_url, parse_oss_url
+from ..connect import EmbeddedClient, create_missing_bucket, object_url, parse_oss_url
 from ..protocol.errors import OssError, ServiceError, UsageError
-from ..protocol.operations import PutBucket
 from ..protocol.parts import format_size
 from ..upload.ledger import SessionState
 from ..upload.listing import list_all_parts
@@ -133,8 +132,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
     ``oss://BUCKET/DIR/`` (or ``oss://BUCKET``) uploads into that folder under PATH's name."""
     target = object_url(args.url, args.path)
     client = client_for(args)
-    if isinstance(client, EmbeddedClient):
-        client.execute(PutBucket(target.bucket))
+    if isinstance(client, EmbeddedClient) and create_missing_bucket(client, target.bucket):
+        print(f"ossnb: created bucket {target.bucket} on {_where(client)}")
     checkpoint = None if args.no_checkpoint else (args.checkpoint or DEFAULT_CHECKPOINT)
     options: dict[str, Any] = {
         "part_size": args.part_size,
