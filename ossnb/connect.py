@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .client.client import Client
+from .client.client import Client, Endpoint, Progress
 from .client.config import Settings, region_from_endpoint, settings_from_env
 from .emulator import (
     DEFAULT_DATA_DIR,
@@ -36,7 +36,9 @@ from .emulator import (
     find_published,
     read_published,
 )
-from .protocol.errors import NoSuchBucket, UsageError
+from .emulator.discovery import process_alive
+from .protocol.errors import NoSuchBucket, TransportError, UsageError
+from .protocol.http import Request, Response
 from .protocol.operations import GetBucketInfo, PutBucket, validate_bucket_name, validate_key
 from .protocol.signing import Credentials
 from .upload.session import UploadSession
@@ -91,6 +93,48 @@ class EmbeddedClient(Client):
         credentials = credentials or Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET)
         super().__init__(emulator.endpoint, credentials, region=emulator.region, **options)
         self.identity = f"embedded:{self.data_dir}"
+        self._moving = threading.Lock()
+
+    def send(
+        self,
+        request: Request,
+        name: str = "Request",
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        retry: bool = True,
+    ) -> Response:
+        """As :meth:`Client.send`; if no answer comes because the process serving the
+        folder has ended, take the folder over (or follow its new owner) and send again."""
+        tried = self.endpoint.url
+        try:
+            return super().send(request, name, progress=progress, cancel=cancel, retry=retry)
+        except TransportError:
+            if not self._follow(tried):
+                raise
+        return super().send(request, name, progress=progress, cancel=cancel, retry=retry)
+
+    def _follow(self, tried: str) -> bool:
+        """Point at whoever serves the folder now; True if that is not ``tried`` any more."""
+        with self._moving:
+            if self.endpoint.url != tried:
+                return True  # another thread has moved already
+            if self.emulator is not None or process_alive(self.owner_pid):
+                return False  # the server is ours, or alive: not a takeover
+            emulator = _own_emulator(self.data_dir)
+            if emulator is not None:
+                keys = Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET)
+                where: Emulator | Published = emulator
+                self.emulator, self.owner_pid = emulator, os.getpid()
+            else:
+                info = find_published(self.data_dir)
+                if info is None or info.endpoint == tried:
+                    return False
+                keys, where = _keys_for(info, self.data_dir, self.credentials), info
+                self.owner_pid = info.pid
+            self.credentials, self.region = keys, where.region
+            self.endpoint = Endpoint.parse(where.endpoint, self.endpoint.path_style)
+            return True
 
     def __repr__(self) -> str:
         return (

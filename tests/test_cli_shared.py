@@ -88,16 +88,20 @@ def test_serve_with_its_own_keys_is_shared_with_those_keys_only(
 
 KERNEL = textwrap.dedent(
     """
-    import json, os, sys
-    import ossnb
-    from ossnb.connect import ensure_bucket
+    import json, os, sys, time
+    from ossnb import UploadSession, connect, ensure_bucket
     for line in sys.stdin:                      # one command a line, like cells run in turn
-        name = line.strip()
-        client = ossnb.connect()                # what the README's one cell does
+        *slow, name = line.split()
+        client = connect()                      # the README's cell
         ensure_bucket(client, "shared")
-        session = ossnb.upload_session(name, "oss://shared/" + name, part_size=102400,
-                                       workers=2)
+        if slow:                                # a paced upload that says when it is under way
+            client.add_listener(lambda exchange: time.sleep(0.1))
+        session = UploadSession(client, name, "shared", name, part_size=102400, workers=2)
         session.start()
+        if slow:
+            while session.snapshot().ledger.bytes_done < 4 * 102400:
+                time.sleep(0.01)
+            print(json.dumps({"under way": session.upload_id}), flush=True)
         receipt = session.wait(120)
         print(json.dumps({"pid": os.getpid(), "owner": client.owner_pid,
                           "endpoint": client.endpoint.url, "verified": receipt.verified}),
@@ -175,3 +179,20 @@ def test_two_kernels_share_one_folder_and_survive_the_owner(
         assert sdk_read_at(str(d["endpoint"]), "shared", name) == data
     listed = run_cli("uploads", "list", "oss://shared", env=subprocess_env(), cwd=tmp_path)
     assert listed.returncode == 0 and "no unfinished uploads" in listed.stdout, listed.stderr
+
+
+def test_an_upload_under_way_survives_its_owner_dying(
+    kernels: list[Kernel], tmp_path: Path
+) -> None:
+    big = make_file(tmp_path / "big.bin", 40 * 102400 + 7, seed=9)
+    make_file(tmp_path / "small.bin", 1000, seed=10)
+    owner_kernel, other = kernels
+    owner_kernel.send("small.bin")
+    assert owner_kernel.result()["owner"] == owner_kernel.process.pid
+    other.send("slow big.bin")
+    assert other.result()["under way"]
+    owner_kernel.process.send_signal(signal.SIGKILL)  # its kernel restarts mid-upload
+    owner_kernel.process.wait(10)
+    done = other.result()
+    assert done["verified"] and done["owner"] == other.process.pid, "took the folder over"
+    assert sdk_read_at(str(done["endpoint"]), "shared", "big.bin") == big

@@ -20,7 +20,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["FILE_NAME", "Published", "find_published", "publish", "read_published", "withdraw"]
+__all__ = [
+    "FILE_NAME",
+    "Published",
+    "find_published",
+    "process_alive",
+    "publish",
+    "read_published",
+    "withdraw",
+]
 
 FILE_NAME = "endpoint.json"
 
@@ -72,14 +80,15 @@ def find_published(root: Path, wait: float = 5.0) -> Published | None:
     deadline = time.monotonic() + wait
     while True:
         info = read_published(root)
-        if info is not None and _alive(info.pid) and _answers(info.endpoint):
+        if info is not None and process_alive(info.pid) and _answers(info.endpoint):
             return info
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.1)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on this machine)."""
     if pid <= 0:
         return False
     try:
