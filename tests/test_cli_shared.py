@@ -196,3 +196,23 @@ def test_an_upload_under_way_survives_its_owner_dying(
     done = other.result()
     assert done["verified"] and done["owner"] == other.process.pid, "took the folder over"
     assert sdk_read_at(str(done["endpoint"]), "shared", "big.bin") == big
+
+
+def test_serve_says_who_serves_a_folder_it_cannot_take(
+    kernels: list[Kernel], tmp_path: Path
+) -> None:
+    make_file(tmp_path / "k.bin", 1000, seed=11)
+    kernel = kernels[0]
+    kernel.send("k.bin")
+    endpoint = kernel.result()["endpoint"]
+    result = subprocess.run(
+        [*CLI, "serve"],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"served by process {kernel.process.pid} at {endpoint}" in result.stderr
+    assert "--data-dir" in result.stderr
