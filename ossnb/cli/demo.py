@@ -67,8 +67,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
 
+    shared = "" if client.emulator else f", served by process {client.owner_pid}"
     say(
-        f"OSS emulator: {client.endpoint.url} (region {client.region}, data in {root / 'emulator'})"
+        f"OSS emulator: {client.endpoint.url} (region {client.region}, data in "
+        f"{client.data_dir}{shared})"
     )
     client.execute(PutBucket(BUCKET))
     say(f"bucket: {BUCKET}")
