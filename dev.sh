@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # ossnb's one entry point for set-up and jobs on a fresh machine (Debian/Ubuntu or any box with python3).
-#
-#   ./dev.sh demo       set up .venv, then run the multipart demo on the embedded emulator
-#   ./dev.sh test       set up .venv (+ what the tests need), then run lint, types, layers and every test
-#   ./dev.sh lab        set up .venv, then open the notebooks in JupyterLab
-#   ./dev.sh ossnb ...  run the ossnb command inside the venv
 set -euo pipefail
-cd "$(dirname "$0")"
-VENV=.venv
+ROOT=$(cd "$(dirname "$0")" && pwd)  # the clone; paths below are absolute, the caller's folder stays
+VENV=$ROOT/.venv
 PY=$VENV/bin/python
+
+usage() {
+  cat <<USAGE
+usage: ./dev.sh COMMAND [ARGS...]
+
+  setup       create .venv and install ossnb with its test dependencies (the others do it first)
+  demo        run the multipart demo on the embedded emulator
+  test        run lint, types, layers and every test (pytest ARGS...)
+  lab         open the notebooks in JupyterLab
+  ossnb ...   run the ossnb command in the caller's folder: files and ./.ossnb/emulator
+              (the embedded emulator's data) are the caller's, e.g.
+              ./dev.sh ossnb upload big.bin oss://demo/big.bin
+USAGE
+}
 
 need_root_apt() {  # apt-get install, as root or through sudo, only where apt-get exists
   command -v apt-get >/dev/null || return 1
@@ -23,10 +32,10 @@ setup() {  # create the venv and install ossnb with its test extras; re-run when
     echo "== creating $VENV" >&2
     python3 -m venv "$VENV" 2>/dev/null || { need_root_apt python3-venv && rm -rf "$VENV" && python3 -m venv "$VENV"; }
   fi
-  if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+  if [ ! -f "$VENV/.installed" ] || [ "$ROOT/pyproject.toml" -nt "$VENV/.installed" ]; then
     echo "== installing ossnb and its test dependencies into $VENV" >&2
     # the log is shown only if the install fails (pip and setuptools are chatty)
-    if ! { "$PY" -m pip install -q --upgrade pip && "$PY" -m pip install -q -e ".[test]"; } \
+    if ! { "$PY" -m pip install -q --upgrade pip && "$PY" -m pip install -q -e "$ROOT[test]"; } \
         > "$VENV/install.log" 2>&1; then
       grep -v "^WARNING: Location" "$VENV/install.log" >&2
       echo "== installing failed; the log is in $VENV/install.log" >&2
@@ -59,10 +68,11 @@ cmd=${1:-help}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   demo)  setup; exec "$VENV/bin/ossnb" demo "$@" ;;
-  test)  setup; checks; echo "== pytest" >&2; exec "$PY" -m pytest -q "$@" ;;
-  lab)   setup; root=(); [ "$(id -u)" = 0 ] && root=(--allow-root)
+  test)  setup; cd "$ROOT"; checks; echo "== pytest" >&2; exec "$PY" -m pytest -q "$@" ;;
+  lab)   setup; cd "$ROOT"; root=(); [ "$(id -u)" = 0 ] && root=(--allow-root)
          exec "$PY" -m jupyterlab notebooks "${root[@]}" "$@" ;;
   ossnb) setup; exec "$VENV/bin/ossnb" "$@" ;;
   setup) setup ;;
-  *) sed -n '2,8p' "$0"; exit 2 ;;
+  help|-h|--help) usage ;;
+  *) usage >&2; exit 2 ;;
 esac

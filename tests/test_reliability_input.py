@@ -156,7 +156,6 @@ BAD_TARGETS = [
     ("bucket name upper case", (), "oss://Bucket-X/k", "invalid bucket name"),
     ("bucket name leading dash", (), "oss://-bucket/k", "invalid bucket name"),
     ("bucket name too long", (), "oss://" + "b" * 64 + "/k", "invalid bucket name"),
-    ("empty key", (), "oss://{b}/", "names no object"),
     ("key too long", (), "oss://{b}/" + "k" * 1024, "at most 1023"),
     ("key with leading slash", (), "oss://{b}//k", "starts with '/'"),
     ("key with a control character", (), "oss://{b}/a\tb", "control character U+0009"),

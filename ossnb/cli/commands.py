@@ -19,36 +19,21 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ..client.client import Client
-from ..connect import EmbeddedClient, connect, parse_oss_url
+from ..connect import EmbeddedClient, create_missing_bucket, object_url, parse_oss_url
 from ..protocol.errors import OssError, ServiceError, UsageError
-from ..protocol.operations import PutBucket
-from ..protocol.parts import format_size, parse_size
+from ..protocol.parts import format_size
 from ..upload.ledger import SessionState
 from ..upload.listing import list_all_parts
 from ..upload.session import DEFAULT_CHECKPOINT, UploadSession
 from ..upload.stale import abort_older_than, abort_uploads, format_age, list_unfinished, parse_age
+from . import arguments
+from .connection import client_for, connection_options
 from .console import print_parts, print_receipt, run_with_progress
+from .program import cli_message
 
 __all__ = ["add_parsers", "cmd_parts", "cmd_upload", "cmd_uploads_abort", "cmd_uploads_list"]
 
 Command = Callable[[argparse.Namespace], int]
-
-
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--endpoint", help="OSS endpoint URL (default: OSS_ENDPOINT, else the embedded emulator)"
-    )
-    parser.add_argument("--region", help="region for V4 signing (default: OSS_REGION or endpoint)")
-    parser.add_argument(
-        "--signature-version", type=int, choices=(1, 4), default=4, help="default %(default)s"
-    )
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -63,10 +48,16 @@ def add_parsers(subparsers: Any) -> None:
         "command resumes.",
     )
     up.add_argument("path", metavar="PATH")
-    up.add_argument("url", metavar="oss://BUCKET/KEY")
-    _connection_options(up)
-    up.add_argument("--part-size", type=_size, help="bytes, or e.g. 8MiB (default 8MiB)")
-    up.add_argument("--workers", type=int, default=4, help="parallel parts (default %(default)s)")
+    up.add_argument(
+        "url", metavar="oss://BUCKET/KEY", help="or oss://BUCKET/DIR/: PATH's name in DIR"
+    )
+    connection_options(up)
+    up.add_argument(
+        "--part-size", type=arguments.part_size, help="bytes, or e.g. 8MiB (default 8MiB)"
+    )
+    up.add_argument(
+        "--workers", type=arguments.workers, default=4, help="parallel parts (default %(default)s)"
+    )
     where = up.add_mutually_exclusive_group()
     where.add_argument("--checkpoint", help="checkpoint file or folder (default: beside PATH)")
     where.add_argument("--no-checkpoint", action="store_true", help="do not write a checkpoint")
@@ -78,7 +69,7 @@ def add_parsers(subparsers: Any) -> None:
     actions = uploads.add_subparsers(dest="uploads_command", metavar="ACTION", required=True)
     ls = actions.add_parser("list", help="unfinished uploads with age, parts and bytes")
     ls.add_argument("url", metavar="oss://BUCKET[/PREFIX]")
-    _connection_options(ls)
+    connection_options(ls)
     ls.set_defaults(func=_guarded(cmd_uploads_list))
     ab = actions.add_parser(
         "abort", help="abort one upload (--upload-id) or all older than an age (--older-than)"
@@ -87,13 +78,13 @@ def add_parsers(subparsers: Any) -> None:
     which = ab.add_mutually_exclusive_group(required=True)
     which.add_argument("--upload-id", help="the upload to abort (URL names its key)")
     which.add_argument("--older-than", metavar="AGE", help="e.g. 7d, 12h, 30m; 0 for all")
-    _connection_options(ab)
+    connection_options(ab)
     ab.set_defaults(func=_guarded(cmd_uploads_abort))
 
     parts = subparsers.add_parser("parts", help="list the parts of an unfinished upload")
     parts.add_argument("url", metavar="oss://BUCKET/KEY")
     parts.add_argument("--upload-id", required=True)
-    _connection_options(parts)
+    connection_options(parts)
     parts.set_defaults(func=_guarded(cmd_parts))
 
     add_demo_parser(subparsers, _guarded)
@@ -126,25 +117,23 @@ def _guarded(command: Command) -> Command:
 
 
 def _error(text: str, err: TextIO | None = None) -> None:
-    print(f"ossnb: error: {text}", file=err or sys.stderr, flush=True)
-
-
-def _client(args: argparse.Namespace) -> Client:
-    return connect(args.endpoint, region=args.region, signature_version=args.signature_version)
+    print(f"ossnb: error: {cli_message(text)}", file=err or sys.stderr, flush=True)
 
 
 def _where(client: Client) -> str:
     if isinstance(client, EmbeddedClient):
-        return f"embedded emulator at {client.endpoint.url} (data in {client.emulator.data_dir})"
+        who = "embedded emulator" if client.emulator else f"emulator process {client.owner_pid}"
+        return f"the {who} at {client.endpoint.url} (data in {client.data_dir})"
     return client.endpoint.url
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    """``ossnb upload PATH oss://BUCKET/KEY``: upload, verify, print the parts and the result."""
-    target = parse_oss_url(args.url, need_key=True)
-    client = _client(args)
-    if isinstance(client, EmbeddedClient):
-        client.execute(PutBucket(target.bucket))
+    """``ossnb upload PATH oss://BUCKET/KEY``: upload, verify, print the parts and the result.
+    ``oss://BUCKET/DIR/`` (or ``oss://BUCKET``) uploads into that folder under PATH's name."""
+    target = object_url(args.url, args.path)
+    client = client_for(args)
+    if isinstance(client, EmbeddedClient) and create_missing_bucket(client, target.bucket):
+        print(f"ossnb: created bucket {target.bucket} on {_where(client)}")
     checkpoint = None if args.no_checkpoint else (args.checkpoint or DEFAULT_CHECKPOINT)
     options: dict[str, Any] = {
         "part_size": args.part_size,
@@ -227,7 +216,7 @@ class _sigterm_as_interrupt:
 def cmd_uploads_list(args: argparse.Namespace) -> int:
     """``ossnb uploads list oss://BUCKET[/PREFIX]``: a table of unfinished uploads."""
     target = parse_oss_url(args.url)
-    uploads = list_unfinished(_client(args), target.bucket, target.key)
+    uploads = list_unfinished(client_for(args), target.bucket, target.key)
     if not uploads:
         print(f"no unfinished uploads under {target}")
         return 0
@@ -244,7 +233,7 @@ def cmd_uploads_list(args: argparse.Namespace) -> int:
 
 def cmd_uploads_abort(args: argparse.Namespace) -> int:
     """``ossnb uploads abort``: one upload by ID, or all under a prefix older than an age."""
-    client = _client(args)
+    client = client_for(args)
     if args.upload_id:
         target = parse_oss_url(args.url, need_key=True)
         outcomes = abort_uploads(client, target.bucket, [(target.key, args.upload_id)])
@@ -269,7 +258,7 @@ def cmd_uploads_abort(args: argparse.Namespace) -> int:
 def cmd_parts(args: argparse.Namespace) -> int:
     """``ossnb parts oss://BUCKET/KEY --upload-id ID``: what the server holds for an upload."""
     target = parse_oss_url(args.url, need_key=True)
-    parts = list_all_parts(_client(args), target.bucket, target.key, args.upload_id)
+    parts = list_all_parts(client_for(args), target.bucket, target.key, args.upload_id)
     print(f"{'PART':>6} {'SIZE':>11} {'ETAG':<36} {'CRC-64':>20}  LAST MODIFIED")
     for p in parts:
         print(

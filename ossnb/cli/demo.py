@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..connect import EmbeddedClient, embedded_emulator
+from ..connect import embedded_client
 from ..protocol.checksums import crc64
 from ..protocol.errors import IntegrityError
 from ..protocol.operations import GetObject, PutBucket
-from ..protocol.parts import MiB, format_size, parse_size
+from ..protocol.parts import MiB, format_size
 from ..upload.checkpoint import default_checkpoint_path
 from ..upload.ledger import Event, StateChanged
 from ..upload.session import UploadSession
+from . import arguments
 from .console import default_note, print_parts, print_receipt, run_with_progress
+from .program import ossnb_command
 
 __all__ = ["add_demo_parser", "cmd_demo"]
 
@@ -38,9 +39,13 @@ def add_demo_parser(subparsers: Any, guard: Callable[[Any], Any]) -> None:
         description="Start the embedded OSS emulator, make a bucket and a test file, and walk "
         "the three steps of a multipart upload visibly. Needs no account or configuration.",
     )
-    demo.add_argument("--size", type=parse_size, default=40 * MiB, help="test file size (40MiB)")
-    demo.add_argument("--part-size", type=parse_size, default=8 * MiB, help="part size (8MiB)")
-    demo.add_argument("--workers", type=int, default=4, help="parallel parts (default 4)")
+    demo.add_argument(
+        "--size", type=arguments.size, default=40 * MiB, help="test file size (40MiB)"
+    )
+    demo.add_argument(
+        "--part-size", type=arguments.part_size, default=8 * MiB, help="part size (8MiB)"
+    )
+    demo.add_argument("--workers", type=arguments.workers, default=4, help="parallel parts (4)")
     demo.add_argument(
         "--data-dir", default=".ossnb", help="folder for the emulator and the test file (.ossnb)"
     )
@@ -57,13 +62,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the demo; 0 when the object was completed, verified and read back identical."""
     out = sys.stdout
     root = Path(args.data_dir).resolve()
-    client = EmbeddedClient(embedded_emulator(root / "emulator"))  # never a real account
+    client = embedded_client(root / "emulator")  # never a real account
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
 
+    shared = "" if client.emulator else f", served by process {client.owner_pid}"
     say(
-        f"OSS emulator: {client.endpoint.url} (region {client.region}, data in {root / 'emulator'})"
+        f"OSS emulator: {client.endpoint.url} (region {client.region}, data in "
+        f"{client.data_dir}{shared})"
     )
     client.execute(PutBucket(BUCKET))
     say(f"bucket: {BUCKET}")
@@ -105,10 +112,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if body != local:
         raise IntegrityError(f"the object read back differs from {source}")
     say(f"read back {format_size(len(body))}: identical bytes, CRC-64 {crc64(body)}")
-    ossnb = "ossnb"  # how to run it again: by name if on PATH, else e.g. .venv/bin/ossnb
-    if not shutil.which("ossnb"):
-        ossnb = os.path.relpath(sys.argv[0])
-        ossnb = os.path.abspath(sys.argv[0]) if ossnb.startswith("..") else ossnb
+    ossnb = ossnb_command()
     say(
         f"\nNext: `{ossnb} uploads list oss://ossnb-demo` lists unfinished uploads, "
         f"`{ossnb} upload FILE oss://ossnb-demo/KEY` uploads your own file."

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from ..emulator import (
@@ -30,6 +31,7 @@ from ..emulator import (
     Emulator,
     Fault,
     parse_fault,
+    read_published,
 )
 from ..protocol.errors import ServiceError
 from .commands import add_parsers
@@ -134,6 +136,8 @@ def _banner(emu: Emulator, key_id: str, secret: str, buckets: Sequence[str]) -> 
         f"  data dir           {emu.data_dir}",
         f"  buckets            {', '.join(buckets) if buckets else '(none yet)'}",
         "",
+        *_exports(emu, key_id, secret, dev),
+        "",
         "oss2:",
         "    import oss2",
         f'    auth = oss2.AuthV4("{key_id}", {shown})',
@@ -151,6 +155,30 @@ def _banner(emu: Emulator, key_id: str, secret: str, buckets: Sequence[str]) -> 
         "Press Ctrl+C to stop.",
     ]
     return "\n".join(lines)
+
+
+def _exports(emu: Emulator, key_id: str, secret: str, dev: bool) -> list[str]:
+    """How ossnb finds this emulator: by itself on this data folder, else by OSS_*."""
+    default = (Path.cwd() / DEFAULT_DATA_DIR).resolve() == emu.data_dir
+    here = f" (the default, run from {Path.cwd()})" if default else " (connect(data_dir=...))"
+    shown = secret if dev else '"<your access key secret>"'
+    return [
+        f"ossnb finds this emulator by itself when it uses the data folder {emu.data_dir}{here};",
+        "anywhere else, point ossnb (and scripts reading OSS_* variables) at it with:",
+        f"    export OSS_ENDPOINT={emu.endpoint} OSS_REGION={emu.region} "
+        f"OSS_ACCESS_KEY_ID={key_id} OSS_ACCESS_KEY_SECRET={shown}",
+    ]
+
+
+def _in_use(data_dir: str) -> str:
+    root = Path(data_dir).resolve()
+    info = read_published(root)
+    who = f"process {info.pid} at {info.endpoint}" if info else "another process"
+    return (
+        f"{root} is already served by {who} (ossnb serve, or a notebook's embedded emulator), "
+        "which ossnb with no OSS_ENDPOINT uses by itself: stop it to serve the folder here, "
+        "or pass another --data-dir"
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -174,7 +202,10 @@ def _serve(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             server_limits=server_limits(args),
         )
-    except (DataDirInUse, ServiceError) as exc:
+    except DataDirInUse:
+        print(f"ossnb serve: {_in_use(args.data_dir)}", file=sys.stderr)
+        return 1
+    except ServiceError as exc:
         print(f"ossnb serve: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -196,6 +227,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
     if args.fault:
         print(f"Faults armed: {', '.join(map(str, args.fault))}", file=sys.stderr, flush=True)
+    emu.start()  # publishes the endpoint in the data folder before the banner says so
     print(_banner(emu, key_id, secret, args.bucket), flush=True)
     stop = threading.Event()
 
@@ -206,7 +238,6 @@ def _serve(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, on_signal)
-    emu.start()
     try:
         while not stop.wait(0.2):
             pass

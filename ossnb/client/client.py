@@ -251,6 +251,8 @@ class Client:
                 if progress is not None and sent[0]:
                     progress(-sent[0])  # honest progress: this attempt's bytes did not land
                 if attempt >= attempts or not is_transient(error):
+                    if isinstance(error, TransportError) and attempt > 1:
+                        error.args = (f"{error} (after {attempt} attempts)",)
                     raise
             delay = self.retry.delay(attempt)
             if cancel is not None:
@@ -365,10 +367,12 @@ class Client:
             cause = exc.__context__ if isinstance(exc.__context__, Cancelled) else None
             if cause is not None or (cancel is not None and cancel.is_set()):
                 raise Cancelled(f"{name} cancelled in flight") from exc
+            refused = isinstance(exc, httpx.ConnectError)  # refused, unreachable, no such host
+            hint = f": nothing answers at {self.endpoint.url}" if refused else ""
             raise TransportError(
                 mask_text(
                     f"{name} to {self.endpoint.url} failed: "
-                    f"{type(exc).__name__}: {exc or 'no detail'}",
+                    f"{type(exc).__name__}: {exc or 'no detail'}{hint}",
                     self._secrets(),
                 )
             ) from exc

@@ -6,6 +6,9 @@
         emu.endpoint        # "http://127.0.0.1:<port>"; point oss2 / alibabacloud_oss_v2 at it
         emu.faults.add(Fault("UploadPart", nth=3))   # fail the 3rd UploadPart with a 500
 
+One process at a time serves a data folder; while it serves, it publishes its endpoint
+in the folder for the others (:mod:`.discovery`).
+
 Layers: :mod:`.store` (state and OSS rules over SQLite + blob files), :mod:`.app`
 (routing, signature checks, handlers in :mod:`.handlers`/:mod:`.multipart`),
 :mod:`.server` (stdlib threaded HTTP/1.1) within :mod:`.guards` (request deadlines, a
@@ -15,6 +18,7 @@ connection limit), :mod:`.incidents` (redacted logs, a full disk said as such),
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -24,6 +28,7 @@ from types import TracebackType
 from ..protocol.parts import OSS_LIMITS, Limits
 from ..protocol.signing import Credentials
 from .app import App
+from .discovery import Published, find_published, publish, read_published, withdraw
 from .faults import Fault, Faults, parse_fault
 from .guards import ServerLimits
 from .rules import check_bucket_name
@@ -40,8 +45,11 @@ __all__ = [
     "Emulator",
     "Fault",
     "Faults",
+    "Published",
     "ServerLimits",
+    "find_published",
     "parse_fault",
+    "read_published",
     "serve_in_thread",
 ]
 
@@ -128,6 +136,7 @@ class Emulator:
     def start(self) -> Emulator:
         """Serve in a daemon thread; returns ``self``."""
         if self._thread is None:
+            self._publish()
             self._serving = True
             self._thread = threading.Thread(
                 target=self.server.serve_forever,
@@ -141,7 +150,13 @@ class Emulator:
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` is called from another one."""
         self._serving = True
+        self._publish()
         self.server.serve_forever(poll_interval=0.1)
+
+    def _publish(self) -> None:
+        """Tell other processes where this data folder is served (see :mod:`.discovery`)."""
+        key_id = self.credentials.access_key_id
+        publish(self.data_dir, Published(self.endpoint, os.getpid(), self.region, key_id))
 
     def stop(self, grace: float = 2.0) -> None:
         """Stop accepting, close client connections, wait briefly for handlers, close the store."""
@@ -157,6 +172,7 @@ class Emulator:
             time.sleep(0.02)
         if self._thread is not None:
             self._thread.join(grace)
+        withdraw(self.data_dir, self.endpoint)  # while the folder's lock is still ours
         self.store.close()
 
     def __enter__(self) -> Emulator:

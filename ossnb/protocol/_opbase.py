@@ -72,7 +72,7 @@ def validate_bucket_name(name: str) -> str:
     """Return ``name`` if it is a valid bucket name (docs/PROTOCOL.md §3.1), else raise :class:`UsageError`."""
     rule = "3-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
     if not isinstance(name, str) or not 3 <= len(name) <= 63:
-        size = len(name) if isinstance(name, str) else "not a string"
+        size = f"{len(name)} characters" if isinstance(name, str) else "not a string"
         raise UsageError(f"invalid bucket name {name!r} ({size}): use {rule}")
     if not _BUCKET.match(name):
         raise UsageError(f"invalid bucket name {name!r}: use {rule}")
