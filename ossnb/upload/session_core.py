@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
-from ..protocol.errors import Cancelled, OssError, UsageError
+from ..protocol.errors import Cancelled, NoSuchUpload, OssError, UsageError
 from ..protocol.models import PartInfo
 from ..protocol.operations import InitiateMultipartUpload, validate_bucket_name, validate_key
 from ..protocol.parts import OSS_LIMITS, Limits, format_size, parse_size
@@ -109,6 +109,7 @@ class SessionCore:
         self._observers = Observers()
         self._lock = threading.RLock()
         self._cp_lock = threading.Lock()
+        self._upload_gone = False  # the server answered NoSuchUpload for it
         self._state = _S.INITIATED if upload_id else _S.PLANNED
         self._upload_id = upload_id
         self._must_reconcile = upload_id is not None  # ListParts before anything is reused
@@ -271,12 +272,21 @@ class SessionCore:
         self._settle(_S.COMPLETED, f"completed {done.etag}; size, ETag and CRC-64 verified")
 
     def _abort(self) -> None:
+        detail = "aborted; the server holds no parts for it"
         if self._upload_id is not None:
-            abort_and_confirm(self._calls, self.bucket, self.key, self._upload_id)
+            # adopted by ID: an ID the server does not know is the user's mistake to see
+            aborted = abort_and_confirm(
+                self._calls, self.bucket, self.key, self._upload_id, missing_ok=not self._adopted
+            )
+            if not aborted:
+                detail = (
+                    f"upload {self._upload_id} was no longer on the server (completed or "
+                    "aborted elsewhere); it holds no parts for it"
+                )
         with self._lock:
             self._aborted_parts = 0
         self._remove_checkpoint()
-        self._settle(_S.ABORTED, "aborted; the server holds no parts for it")
+        self._settle(_S.ABORTED, detail)
 
     def _finish(self, action: Callable[[], None]) -> None:
         try:
@@ -318,6 +328,11 @@ class SessionCore:
     def _fail(self, error: OssError) -> None:
         with self._lock:
             self._error = error
+        if isinstance(error, NoSuchUpload) and error.details.get("UploadId") in (
+            None,
+            self._upload_id,
+        ):
+            self._forget_upload()
         self._settle(_S.FAILED, str(error))
 
     def _mark_started(self) -> None:
@@ -348,8 +363,15 @@ class SessionCore:
             self._ledger.update(part, attempts=self._ledger.row(part).attempts + 1)
         self._observers.emit(ExchangeEvent(exchange, part))
 
+    def _forget_upload(self) -> None:
+        """The server does not know this upload: a checkpoint naming it would only mislead
+        the next run, so it goes and is not written again."""
+        with self._cp_lock:
+            self._upload_gone = True
+        self._remove_checkpoint()
+
     def _save_checkpoint(self) -> None:
-        if self._checkpoint is None:
+        if self._checkpoint is None or self._upload_gone:
             return
         with self._cp_lock:  # the state is read inside: the file always ends with the latest
             upload_id, state = self._upload_id, self._state
