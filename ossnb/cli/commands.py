@@ -19,10 +19,12 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ..client.client import Client
+from ..client.config import env_secrets
 from ..connect import EmbeddedClient, connect, parse_oss_url
 from ..protocol.errors import OssError, ServiceError, UsageError
 from ..protocol.operations import PutBucket
 from ..protocol.parts import format_size, parse_size
+from ..protocol.transcript import mask_text
 from ..upload.ledger import SessionState
 from ..upload.listing import list_all_parts
 from ..upload.session import DEFAULT_CHECKPOINT, UploadSession
@@ -126,6 +128,8 @@ def _guarded(command: Command) -> Command:
 
 
 def _error(text: str, err: TextIO | None = None) -> None:
+    # the last line of defence: no rendering of a secret OSS_* value is ever printed
+    text = mask_text(text, env_secrets(), fragments=True)
     print(f"ossnb: error: {text}", file=err or sys.stderr, flush=True)
 
 

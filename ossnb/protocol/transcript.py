@@ -8,20 +8,31 @@ a request, and tokens and signatures are masked by :func:`mask_headers` and
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
 
 from .http import Query, encode_query
 
 __all__ = [
+    "FRAGMENT",
+    "MIN_SECRET",
     "SHOWN_REQUEST_HEADERS",
     "SHOWN_RESPONSE_HEADERS",
     "Exchange",
     "mask_headers",
     "mask_query",
     "mask_text",
+    "renderings",
 ]
+
+MIN_SECRET = 8
+"""Shorter values are not masked (they are no real secret, and would garble any text)."""
+FRAGMENT = 12
+"""The shortest run of a secret's characters that :func:`mask_text` masks on its own."""
+_HIDDEN = "****"
 
 SHOWN_REQUEST_HEADERS = (
     "authorization",
@@ -57,12 +68,67 @@ def _short(value: str) -> str:
     return value[:6] + "…" if len(value) > 6 else "…"
 
 
-def mask_text(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every occurrence of each non-empty secret replaced by ``****``."""
+def renderings(secret: str) -> tuple[str, ...]:
+    """The ways ``secret`` is spelled in texts that quote it: as is, percent-encoded (any
+    safe set), form-encoded, escaped as a Python ``str``/``bytes`` repr or a JSON string
+    (an HTTP library's "Illegal header value b'...'"), and as hex bytes (an OSS error's
+    ``StringToSignBytes``). Longest first."""
+    raw = secret.encode("utf-8", "backslashreplace")
+    found = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        repr(secret)[1:-1],
+        repr(raw)[2:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        " ".join(f"{byte:02X}" for byte in raw),
+        raw.hex(),
+        raw.hex().upper(),
+    }
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def mask_text(text: str, secrets: tuple[str, ...], *, fragments: bool = False) -> str:
+    """``text`` with every rendering (see :func:`renderings`) of each secret of at least
+    :data:`MIN_SECRET` characters replaced by ``****``.
+
+    With ``fragments`` (for error messages, which may quote a value cut short), any run
+    of :data:`FRAGMENT` or more characters of a secret or of its escaped forms is masked too.
+    """
+    variants: list[str] = []
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "****")
+        if secret and len(secret) >= MIN_SECRET:
+            variants.extend(renderings(secret))
+    for variant in sorted(set(variants), key=len, reverse=True):
+        text = text.replace(variant, _HIDDEN)
+    if fragments:
+        text = _mask_fragments(text, secrets)
     return text
+
+
+def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:
+    windows: set[str] = set()
+    for secret in secrets:
+        if len(secret) < MIN_SECRET:
+            continue
+        raw = secret.encode("utf-8", "backslashreplace")
+        for form in (secret, quote(secret, safe=""), repr(secret)[1:-1], repr(raw)[2:-1]):
+            windows.update(form[i : i + FRAGMENT] for i in range(len(form) - FRAGMENT + 1))
+    if not windows or len(text) < FRAGMENT:
+        return text
+    hidden = [False] * len(text)
+    for start in range(len(text) - FRAGMENT + 1):
+        if text[start : start + FRAGMENT] in windows:
+            hidden[start : start + FRAGMENT] = [True] * FRAGMENT
+    out: list[str] = []
+    for index, char in enumerate(text):
+        if not hidden[index]:
+            out.append(char)
+        elif index == 0 or not hidden[index - 1]:
+            out.append(_HIDDEN)
+    return "".join(out)
 
 
 def mask_headers(headers: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
