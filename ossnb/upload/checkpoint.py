@@ -60,10 +60,13 @@ class SourceChangedError(IntegrityError):
 
 @dataclass(frozen=True)
 class SourceIdentity:
-    """What the uploaded bytes were: kind, size, and for files path and mtime.
+    """What the uploaded bytes were: kind, size, and for files path, mtime and ctime.
 
     ``fingerprint`` is the CRC-64 of a few sampled ranges, so a same-size rewrite with
     a preserved mtime (or a bytes/stream source, which has no mtime) is caught too.
+    ``ctime_ns`` (the status-change time, which no user can set back) is not a reason to
+    refuse a resume: it also moves on chmod or chown, and every part the server holds is
+    re-checked against the local bytes before it is reused; see :meth:`touched`.
     """
 
     kind: str
@@ -71,6 +74,12 @@ class SourceIdentity:
     fingerprint: int
     path: str | None = None
     mtime_ns: int | None = None
+    ctime_ns: int | None = None
+
+    def touched(self, other: SourceIdentity) -> bool:
+        """Whether the file's status changed since (``ctime``): rewritten, even with its
+        mtime put back (``cp -p``, ``touch -r``), or its permissions or owner changed."""
+        return None not in (self.ctime_ns, other.ctime_ns) and self.ctime_ns != other.ctime_ns
 
     def differences(self, other: SourceIdentity) -> list[str]:
         """What changed from ``self`` (recorded) to ``other`` (now), in words."""
@@ -138,6 +147,7 @@ class Checkpoint:
                 fingerprint=_count(source, "fingerprint"),
                 path=_opt_text(source, "path"),
                 mtime_ns=_opt_count(source, "mtime_ns"),
+                ctime_ns=_opt_count(source, "ctime_ns"),
             )
             return cls(
                 endpoint=_text(doc, "endpoint"),
@@ -187,6 +197,8 @@ class CheckpointFile:
         self.path = path
         self._identity = (endpoint, bucket, key, source)
         self._created: str | None = None
+        self.touched = False
+        """After :meth:`resume`: the source's ctime moved since the checkpoint was written."""
 
     def resume(self, part_size: int | None) -> Checkpoint | None:
         """The saved checkpoint if it resumes this upload (see :func:`resume_from`)."""
@@ -196,6 +208,7 @@ class CheckpointFile:
         )
         if saved is not None:
             self._created = saved.created
+            self.touched = saved.source.touched(source)
         return saved
 
     def save(self, upload_id: str, part_size: int, state: str) -> None:

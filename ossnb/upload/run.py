@@ -150,6 +150,6 @@ class BackgroundRun(SessionCore):
         self._observers.emit(
             Notice(
                 f"resuming upload ID {upload_id}: the server holds {len(parts)} part(s), "
-                "each re-checked against the local bytes before it is reused"
+                "each re-checked against the local bytes before it is reused" + self._touched_note()
             )
         )

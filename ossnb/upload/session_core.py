@@ -363,6 +363,16 @@ class SessionCore:
             self._ledger.update(part, attempts=self._ledger.row(part).attempts + 1)
         self._observers.emit(ExchangeEvent(exchange, part))
 
+    def _touched_note(self) -> str:
+        """For the resume notice: the file's ctime moved since the checkpoint was written."""
+        if self._checkpoint is None or not self._checkpoint.touched:
+            return ""
+        return (
+            " (the file was written to or its permissions changed since the checkpoint, "
+            "though its size and modification time are the same: only parts whose CRC-64 "
+            "matches the file now are reused)"
+        )
+
     def _forget_upload(self) -> None:
         """The server does not know this upload: a checkpoint naming it would only mislead
         the next run, so it goes and is not written again."""
