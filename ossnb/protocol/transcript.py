@@ -8,7 +8,6 @@ a request, and tokens and signatures are masked by :func:`mask_headers` and
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,13 +80,30 @@ def renderings(secret: str) -> tuple[str, ...]:
         quote_plus(secret),
         repr(secret)[1:-1],
         repr(raw)[2:-1],
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
+        _json_escaped(secret, ascii_only=True),
+        _json_escaped(secret, ascii_only=False),
         " ".join(f"{byte:02X}" for byte in raw),
         raw.hex(),
         raw.hex().upper(),
     }
     return tuple(sorted(found, key=len, reverse=True))
+
+
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _json_escaped(text: str, *, ascii_only: bool) -> str:
+    """``text`` as it appears inside a JSON string (without the quotes)."""
+    out = []
+    for char in text:
+        if char in _JSON_ESCAPES:
+            out.append(_JSON_ESCAPES[char])
+        elif ord(char) < 0x20 or (ascii_only and ord(char) > 0x7E):
+            units = char.encode("utf-16-be")  # two units (a surrogate pair) above U+FFFF
+            out.extend(f"\\u{units[i] << 8 | units[i + 1]:04x}" for i in range(0, len(units), 2))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def mask_text(text: str, secrets: tuple[str, ...], *, fragments: bool = False) -> str:
