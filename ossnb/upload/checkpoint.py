@@ -14,6 +14,7 @@ A missing file means "no checkpoint"; a corrupt, foreign or newer-schema file is
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -35,6 +36,7 @@ __all__ = [
     "SourceChangedError",
     "SourceIdentity",
     "checkpoint_location",
+    "checkpoint_write_error",
     "default_checkpoint_path",
     "load_checkpoint",
     "remove_checkpoint",
@@ -284,34 +286,57 @@ def resume_from(
     return saved
 
 
+def checkpoint_write_error(path: str | os.PathLike[str], exc: OSError) -> CheckpointError:
+    """One line for a checkpoint that cannot be written: where, why, and what to do."""
+    target = Path(path)
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"the disk holding {target.parent} is full ({why}); free space there"
+    else:
+        why = f"{why} in {target.parent}"
+    return CheckpointError(
+        f"cannot write checkpoint {target}: {why}, or choose another place for it "
+        "(--checkpoint DIR, or checkpoint= in Python) or none (--no-checkpoint, checkpoint=None)"
+    )
+
+
 def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> None:
-    """Write ``checkpoint`` atomically: a crash leaves the old file or the new one, never half."""
+    """Write ``checkpoint`` atomically: a crash leaves the old file or the new one, never half.
+
+    Any failure (a read-only folder, a full disk) is a :class:`CheckpointError` saying so;
+    the old file, if any, is left as it was."""
     target = Path(path)
     data = checkpoint.to_json().encode("utf-8")
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise CheckpointError(
-            f"cannot write checkpoint in {target.parent}: {exc.strerror or exc} (choose another "
-            "checkpoint path, or none)"
-        ) from None
+        raise checkpoint_write_error(target, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise checkpoint_write_error(target, exc) from None
         raise
     _fsync_dir(target.parent)
 
 
 def remove_checkpoint(path: str | os.PathLike[str]) -> None:
-    """Delete the checkpoint at ``path`` if there is one."""
-    with contextlib.suppress(FileNotFoundError):
+    """Delete the checkpoint at ``path`` if there is one (:class:`CheckpointError` if it
+    cannot be deleted)."""
+    try:
         os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise CheckpointError(
+            f"cannot delete checkpoint {path}: {exc.strerror or exc}; delete it by hand"
+        ) from None
 
 
 def _fsync_dir(directory: Path) -> None:

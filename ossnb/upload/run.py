@@ -41,6 +41,7 @@ class BackgroundRun(SessionCore):
         with self._lock:
             if self._state in ACTIVE or self._state in FINAL:
                 raise UsageError(f"the session is {self._state.value}; it cannot start")
+            self._hold_checkpoint()  # a session of this process may have taken it over
             self._auto_complete = complete
             for number in self._ledger.numbers(PartState.FAILED, PartState.SENDING):
                 self._ledger.update(number, state=PartState.PENDING, bytes_sent=0)
@@ -150,6 +151,7 @@ class BackgroundRun(SessionCore):
         self._observers.emit(
             Notice(
                 f"resuming upload ID {upload_id}: the server holds {len(parts)} part(s), "
-                "each re-checked against the local bytes before it is reused" + self._touched_note()
+                "each re-checked against the local bytes before it is reused"
+                + self._checkpoint.touched_note()
             )
         )

@@ -21,7 +21,7 @@ from ..protocol.operations import InitiateMultipartUpload, validate_bucket_name,
 from ..protocol.parts import OSS_LIMITS, Limits, format_size, parse_size
 from ..protocol.transcript import Exchange
 from .calls import AttributedCalls
-from .checkpoint import BESIDE_SOURCE, CheckpointError, CheckpointFile, checkpoint_location
+from .checkpoint import BESIDE_SOURCE, CheckpointError, checkpoint_location
 from .finish import abort_and_confirm, complete_and_verify
 from .ledger import (
     Event,
@@ -39,6 +39,7 @@ from .listing import Transport, endpoint_identity
 from .part_sender import PartSender
 from .plan import make_plan
 from .receipt import Receipt
+from .session_checkpoint import CheckpointKeeper
 from .source import SourceLike, open_source
 from .workers import WorkerPool
 
@@ -83,18 +84,15 @@ class SessionCore:
         self.metadata = dict(metadata or {})
         path = getattr(self.source, "path", None)
         self.checkpoint_path = checkpoint_location(checkpoint, path, self.key)
-        self._checkpoint = None
+        self._checkpoint = CheckpointKeeper(
+            self.checkpoint_path,
+            endpoint=self.endpoint,
+            bucket=self.bucket,
+            key=self.key,
+            source=self.source.identity,
+        )
         requested = parse_size(part_size) if isinstance(part_size, str) else part_size
-        saved = None
-        if self.checkpoint_path is not None:
-            self._checkpoint = CheckpointFile(
-                self.checkpoint_path,
-                endpoint=self.endpoint,
-                bucket=self.bucket,
-                key=self.key,
-                source=self.source.identity(),
-            )
-            saved = self._checkpoint.resume(requested if upload_id is None else None)
+        saved = self._checkpoint.resume(requested if upload_id is None else None)
         if saved is not None:
             if upload_id not in (None, saved.upload_id):
                 raise CheckpointError(
@@ -108,8 +106,6 @@ class SessionCore:
         self._ledger = Ledger(parts)
         self._observers = Observers()
         self._lock = threading.RLock()
-        self._cp_lock = threading.Lock()
-        self._upload_gone = False  # the server answered NoSuchUpload for it
         self._state = _S.INITIATED if upload_id else _S.PLANNED
         self._upload_id = upload_id
         self._must_reconcile = upload_id is not None  # ListParts before anything is reused
@@ -138,6 +134,7 @@ class SessionCore:
             part_size=self.plan.part_size,
             attempts=part_attempts,
         )
+        self._hold_checkpoint()  # last: nothing above can fail and leave it held
 
     @property
     def upload_id(self) -> str | None:
@@ -258,8 +255,24 @@ class SessionCore:
         with self._lock:
             self._upload_id = result.upload_id
             self._must_reconcile = False
-        self._save_checkpoint()
+        try:
+            self._save_checkpoint()
+        except CheckpointError as exc:
+            self._undo_initiate(result.upload_id, exc)
         self._observers.emit(Notice(f"initiated upload ID {result.upload_id}"))
+
+    def _undo_initiate(self, upload_id: str, exc: CheckpointError) -> None:
+        """No checkpoint after initiate: abort the empty upload rather than leave it unnamed."""
+        try:
+            abort_and_confirm(self._calls, self.bucket, self.key, upload_id)
+        except OssError as failed:
+            raise CheckpointError(
+                f"{exc}. Upload {upload_id} could not be aborted ({failed}): abort it with "
+                f"`ossnb uploads abort {self.url} --upload-id {upload_id}`"
+            ) from None
+        with self._lock:
+            self._upload_id = None
+        raise CheckpointError(f"{exc}. Nothing was uploaded: upload {upload_id} was aborted")
 
     def _complete(self, upload_id: str) -> None:
         self.source.check_unchanged()
@@ -311,11 +324,10 @@ class SessionCore:
 
     def _announce(self, change: tuple[SessionState, SessionState], detail: str) -> None:
         old, new = change
-        if new not in FINAL:
-            try:
-                self._save_checkpoint()
-            except CheckpointError as exc:  # the identity was saved at initiate already
-                self._observers.emit(Notice(f"could not update the checkpoint: {exc}"))
+        if new not in FINAL:  # a failed write is said, never raised: initiate saved the ID
+            problem = self._checkpoint.save_or_say(self._checkpoint_fields)
+            if problem:
+                self._observers.emit(Notice(problem))
         if old is not new:
             self._observers.emit(StateChanged(old, new, detail))
 
@@ -324,6 +336,8 @@ class SessionCore:
             self._finished_at = datetime.now(timezone.utc)
             change = self._set_state(new)
         self._announce(change, detail)
+        if new in FINAL:
+            self._checkpoint.let_go(self)
 
     def _fail(self, error: OssError) -> None:
         with self._lock:
@@ -363,32 +377,24 @@ class SessionCore:
             self._ledger.update(part, attempts=self._ledger.row(part).attempts + 1)
         self._observers.emit(ExchangeEvent(exchange, part))
 
-    def _touched_note(self) -> str:
-        """For the resume notice: the file's ctime moved since the checkpoint was written."""
-        if self._checkpoint is None or not self._checkpoint.touched:
-            return ""
-        return (
-            " (the file was written to or its permissions changed since the checkpoint, "
-            "though its size and modification time are the same: only parts whose CRC-64 "
-            "matches the file now are reused)"
-        )
+    def _hold_checkpoint(self) -> None:
+        """Hold the checkpoint's lock (before anything is sent; again on each start)."""
+        self._checkpoint.hold(self, lambda other: getattr(other, "state", None) in ACTIVE)
 
     def _forget_upload(self) -> None:
-        """The server does not know this upload: a checkpoint naming it would only mislead
-        the next run, so it goes and is not written again."""
-        with self._cp_lock:
-            self._upload_gone = True
-        self._remove_checkpoint()
+        problem = self._checkpoint.forget()
+        if problem:
+            self._observers.emit(Notice(problem))
+
+    def _checkpoint_fields(self) -> tuple[str | None, int, str, bool]:
+        with self._lock:
+            upload_id, state = self._upload_id, self._state
+        return upload_id, self.plan.part_size, state.value, state not in FINAL
 
     def _save_checkpoint(self) -> None:
-        if self._checkpoint is None or self._upload_gone:
-            return
-        with self._cp_lock:  # the state is read inside: the file always ends with the latest
-            upload_id, state = self._upload_id, self._state
-            if upload_id is not None and state not in FINAL:
-                self._checkpoint.save(upload_id, self.plan.part_size, state.value)
+        self._checkpoint.save(self._checkpoint_fields)
 
     def _remove_checkpoint(self) -> None:
-        if self._checkpoint is not None:
-            with self._cp_lock:
-                self._checkpoint.remove()
+        problem = self._checkpoint.remove()
+        if problem:
+            self._observers.emit(Notice(problem))
