@@ -25,11 +25,11 @@ from ..protocol.errors import OssError, ServiceError, UsageError
 from ..protocol.operations import PutBucket
 from ..protocol.parts import format_size, parse_size
 from ..protocol.transcript import mask_text
-from ..upload.ledger import SessionState
 from ..upload.listing import list_all_parts
 from ..upload.session import DEFAULT_CHECKPOINT, UploadSession
 from ..upload.stale import abort_older_than, abort_uploads, format_age, list_unfinished, parse_age
 from .console import print_parts, print_receipt, run_with_progress
+from .outcome import after_failure, after_interrupt
 
 __all__ = ["add_parsers", "cmd_parts", "cmd_upload", "cmd_uploads_abort", "cmd_uploads_list"]
 
@@ -171,9 +171,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
         try:
             receipt = run_with_progress(session, out=out, err=sys.stderr)
         except KeyboardInterrupt:
-            return _interrupted(session)
+            return _interrupted(client, session)
         except OssError as exc:
-            _error(_resume_hint(session, exc))
+            _error(after_failure(client, session, exc))
             return 1
     print_parts(session.snapshot().rows, out)
     print_receipt(receipt, out)
@@ -182,30 +182,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resume_hint(session: UploadSession, exc: OssError) -> str:
-    text = f"{exc} {exc.hint}".strip() if isinstance(exc, ServiceError) else str(exc)
-    if session.upload_id is None or session.state is SessionState.ABORTED:
-        return text
-    return f"{text} — {_kept(session, 'run the same command again to resume')}"
-
-
-def _kept(session: UploadSession, resume: str) -> str:
-    """Where the unfinished upload is and what to do with it."""
-    upload_id = session.upload_id
-    how = resume if session.checkpoint_path else f"resume with --upload-id {upload_id}"
-    return (
-        f"upload ID {upload_id} is kept on the server: {how}, or abort it with "
-        f"`ossnb uploads abort {session.url} --upload-id {upload_id}`"
-    )
-
-
-def _interrupted(session: UploadSession) -> int:
+def _interrupted(client: Client, session: UploadSession) -> int:
     with contextlib.suppress(UsageError):  # not running (yet, or any more)
         session.pause()
-    if session.upload_id is None:
-        _error("interrupted before the upload began; nothing is on the server")
-    else:
-        _error(f"interrupted; {_kept(session, 'run the same command to resume')}")
+    _error(after_interrupt(client, session))
     return 130
 
 

@@ -11,6 +11,7 @@ import threading
 import time
 
 from ..protocol.errors import NoSuchUpload, OssError, UsageError
+from .already import ResumeFinder
 from .ledger import (
     Notice,
     PartState,
@@ -18,7 +19,7 @@ from .ledger import (
 )
 from .listing import list_all_parts
 from .receipt import Receipt
-from .session_core import ACTIVE, FINAL, SessionCore
+from .session_core import ACTIVE, FINAL
 from .workers import WorkerPool
 
 __all__ = ["BackgroundRun"]
@@ -26,7 +27,7 @@ __all__ = ["BackgroundRun"]
 _S = SessionState
 
 
-class BackgroundRun(SessionCore):
+class BackgroundRun(ResumeFinder):
     """The background run of a session: :meth:`start`, :meth:`pause`, :meth:`resume`,
     :meth:`wait`."""
 
@@ -100,6 +101,8 @@ class BackgroundRun(SessionCore):
                 self._initiate()
             elif self._must_reconcile:
                 self._reconcile()
+                if self._state is _S.COMPLETED:  # an earlier run had completed it
+                    return
             if self._state is not _S.ABORTING:
                 pool.start()
                 pool.join()
@@ -139,6 +142,8 @@ class BackgroundRun(SessionCore):
         except NoSuchUpload:
             if self._adopted:
                 raise
+            if self._completed_already(upload_id):
+                return
             self._observers.emit(
                 Notice(f"upload {upload_id} no longer exists on the server; starting a new one")
             )
