@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from conftest import ServerHandle
 from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
-from session_fixtures import FAST_RETRY, make_client, run_cli, server_env
+from session_fixtures import CLI, FAST_RETRY, make_client, run_cli, server_env, subprocess_env
 
 from ossnb.client.client import Client
 from ossnb.protocol.errors import OssError, UsageError
@@ -42,6 +43,10 @@ BAD_VALUES = [
 ]
 
 
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
 def _fragments(value: str) -> list[str]:
     """Pieces of ``value`` that must not appear: its halves, and its escaped forms."""
     pieces = [value[i : i + 10] for i in range(0, len(value) - 10, 5)]
@@ -52,7 +57,6 @@ def _fragments(value: str) -> list[str]:
 def test_a_credential_that_cannot_be_sent_is_one_line_and_never_echoed(
     server: ServerHandle,
     bucket_name: str,
-    tmp_path: object,
     scenario: Scenario,
     name: str,
     variable: str,
@@ -143,3 +147,31 @@ def test_every_rendering_of_a_secret_is_masked(
     masked = mask_text(text, (token,), fragments=True)
     assert masked.startswith("failed: Illegal header value ") and masked.endswith("(request 42)")
     assert not [p for p in _fragments(token) if p.strip() and p in masked], masked
+
+
+def test_serve_refuses_a_secret_that_cannot_be_a_credential(
+    tmp_path: Path, scenario: Scenario
+) -> None:
+    scenario("credentials: `ossnb serve` with a secret holding a line break is one line")
+    secret = TOKEN_HEAD + "\n" + TOKEN_TAIL
+    result = subprocess.run(
+        [
+            *CLI,
+            "serve",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--access-key-id",
+            "LTAI5tServe",
+            "--access-key-secret",
+            secret,
+        ],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert _lines(output) == [_lines(output)[0]] and "Traceback" not in output, output
+    assert "a line break" in output
+    assert not [p for p in _fragments(secret) if p.strip() and p in output], output

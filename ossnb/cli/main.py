@@ -31,7 +31,7 @@ from ..emulator import (
     Fault,
     parse_fault,
 )
-from ..protocol.errors import ServiceError
+from ..protocol.errors import ServiceError, UsageError
 from .commands import add_parsers
 
 __all__ = ["build_parser", "main"]
@@ -167,7 +167,7 @@ def _serve(args: argparse.Namespace) -> int:
             faults=args.fault,
             verbose=args.verbose,
         )
-    except (DataDirInUse, ServiceError) as exc:
+    except (DataDirInUse, ServiceError, UsageError) as exc:  # UsageError: e.g. a bad secret
         print(f"ossnb serve: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
