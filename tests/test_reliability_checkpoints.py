@@ -33,6 +33,7 @@ from test_reliability_input import mounted_fixture  # noqa: F401 - fixture
 
 from ossnb.protocol.operations import ListObjectsV2, ListParts
 from ossnb.upload.checkpoint import CheckpointError
+from ossnb.upload.checkpoint_lock import CheckpointLocked
 from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.session import UploadSession
 
@@ -228,3 +229,29 @@ def test_a_checkpoint_that_cannot_be_written_after_initiate_leaves_no_upload(
     assert session.state.value == "failed" and session.upload_id is None
     assert list_all_uploads(client, "initcp") == []
     assert session.observer_errors == []
+
+
+def test_a_running_session_keeps_its_checkpoint_from_a_second_one_in_the_same_process(
+    server_factory: Factory, work_dir: Path, scenario: Scenario
+) -> None:
+    """A notebook cell run twice: the second session is refused while the first runs, and
+    takes the checkpoint over once the first is no longer running."""
+    scenario("checkpoint: a second session of the same process waits for the running one")
+    server = server_factory("--fault", "UploadPart@1x1000=delay:0.3", "--bucket", "cell")
+    client = make_client(server)
+    path = work_dir / "cell.bin"
+    data = make_file(path, 6 * PART, seed=86)
+    first = UploadSession(client, path, "cell", "cell.bin", part_size=PART, workers=1)
+    first.start()
+    with pytest.raises(CheckpointLocked, match="another upload session of this process"):
+        UploadSession(client, path, "cell", "cell.bin", part_size=PART)
+    first.pause()
+    wait_for(lambda: first.state.value == "paused", 10, "the pause")
+    with pytest.raises(CheckpointLocked):  # paused is still driving it
+        UploadSession(client, path, "cell", "cell.bin", part_size=PART)
+    first.abort()
+    second = UploadSession(client, path, "cell", "cell.bin", part_size=PART)
+    second.start()
+    assert second.wait(60).verified
+    assert sdk_read(server, "cell", "cell.bin") == data
+    assert os.listdir(work_dir) == ["cell.bin"], "checkpoint and lock removed"

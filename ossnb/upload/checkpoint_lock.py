@@ -77,7 +77,7 @@ class CheckpointLock:
             else:
                 fd = _lock(self.path, self.checkpoint)
                 _held[key] = _Held(fd, weakref.ref(owner))
-        weakref.finalize(owner, _release, key, None)  # dropped unreleased: let go then
+        weakref.finalize(owner, _release_if_dropped, key)
 
     def release(self, owner: object) -> None:
         """Let the lock go (and delete its file) if ``owner`` holds it."""
@@ -93,13 +93,27 @@ class CheckpointLock:
 def _release(key: str, owner: object | None) -> None:
     """Release ``key`` if ``owner`` holds it (``None``: if its holder is gone)."""
     with _guard:
-        held = _held.get(key)
-        if held is None or held.owner() is not owner:
-            return
-        del _held[key]
-        with contextlib.suppress(OSError):
-            os.unlink(key)  # while still locked: no one can be holding this file
-        os.close(held.fd)
+        _let_go(key, owner)
+
+
+def _release_if_dropped(key: str) -> None:
+    """A holder was garbage-collected unreleased. This may run inside any allocation, even
+    on a thread holding ``_guard``: then leave it (the next session here takes it over)."""
+    if _guard.acquire(blocking=False):
+        try:
+            _let_go(key, None)
+        finally:
+            _guard.release()
+
+
+def _let_go(key: str, owner: object | None) -> None:
+    held = _held.get(key)
+    if held is None or held.owner() is not owner:
+        return
+    del _held[key]
+    with contextlib.suppress(OSError):
+        os.unlink(key)  # while still locked: no one can be holding this file
+    os.close(held.fd)
 
 
 def _lock(path: Path, checkpoint: Path) -> int:
