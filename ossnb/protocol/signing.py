@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from urllib.parse import quote
 
 from .errors import UsageError
 from .http import Request, lower_headers
@@ -51,6 +50,7 @@ from .signing_v4 import (
     string_to_sign_v4,
 )
 from .signing_verify import Lookup, verify
+from .transcript import renderings
 
 __all__ = [
     "ALGORITHM",
@@ -161,9 +161,11 @@ class SignedRequest:
         tokens = {headers[name] for name in _TOKEN_HEADERS if headers.get(name)}
         tokens |= {value for name, value in self.request.query if name in _TOKEN_PARAMS and value}
 
+        forms = sorted({form for token in tokens for form in renderings(token)}, key=len)
+
         def mask(text: str) -> str:
-            for token in sorted(tokens, key=len, reverse=True):
-                text = text.replace(token, _MASK).replace(quote(token, safe=""), _MASK)
+            for form in reversed(forms):  # longest first; percent-encoded and escaped too
+                text = text.replace(form, _MASK)
             return text
 
         request = replace(
