@@ -41,7 +41,7 @@ def after_interrupt(client: Client, session: UploadSession) -> str:
             f"interrupted before an upload ID came back: nothing was uploaded (an upload "
             f"initiated at that instant would show in `ossnb uploads list {session.url}`)"
         )
-    if session.state is SessionState.COMPLETING:
+    if session.state in (SessionState.COMPLETING, SessionState.COMPLETED):
         try:  # Complete is usually quick: its answer says what is true
             receipt = session.wait(COMPLETE_GRACE)
         except (TimeoutError, OssError):
@@ -101,8 +101,8 @@ def _how(session: UploadSession, resume: str) -> str:
 
 def _gone(client: Client, session: UploadSession) -> str:
     gone = (
-        f"upload ID {session.upload_id} is no longer on the server (completed or aborted by "
-        "another process)"
+        f"upload ID {session.upload_id} is no longer on the server (completed or aborted, "
+        "here or by another process)"
     )
     try:
         found = find_source_object(
