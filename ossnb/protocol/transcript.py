@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import quote, quote_plus
 
 from .http import Query, encode_query
@@ -113,18 +114,25 @@ def mask_text(text: str, secrets: tuple[str, ...], *, fragments: bool = False) -
     With ``fragments`` (for error messages, which may quote a value cut short), any run
     of :data:`FRAGMENT` or more characters of a secret or of its escaped forms is masked too.
     """
-    variants: list[str] = []
-    for secret in secrets:
-        if secret and len(secret) >= MIN_SECRET:
-            variants.extend(renderings(secret))
-    for variant in sorted(set(variants), key=len, reverse=True):
-        text = text.replace(variant, _HIDDEN)
+    for variant in _variants(secrets):
+        if variant in text:
+            text = text.replace(variant, _HIDDEN)
     if fragments:
         text = _mask_fragments(text, secrets)
     return text
 
 
-def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:
+@lru_cache(maxsize=32)
+def _variants(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every rendering of each long-enough secret, longest first (computed once: this runs
+    for every exchange of the transcript)."""
+    found = {form for s in secrets if len(s) >= MIN_SECRET for form in renderings(s)}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+@lru_cache(maxsize=32)
+def _windows(secrets: tuple[str, ...]) -> frozenset[str]:
+    """Every run of :data:`FRAGMENT` characters of each secret, as is and escaped."""
     windows: set[str] = set()
     for secret in secrets:
         if len(secret) < MIN_SECRET:
@@ -132,6 +140,11 @@ def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:
         raw = secret.encode("utf-8", "backslashreplace")
         for form in (secret, quote(secret, safe=""), repr(secret)[1:-1], repr(raw)[2:-1]):
             windows.update(form[i : i + FRAGMENT] for i in range(len(form) - FRAGMENT + 1))
+    return frozenset(windows)
+
+
+def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:
+    windows = _windows(secrets)
     if not windows or len(text) < FRAGMENT:
         return text
     hidden = [False] * len(text)
