@@ -291,11 +291,11 @@ def checkpoint_write_error(path: str | os.PathLike[str], exc: OSError) -> Checkp
     target = Path(path)
     why = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        why = f"the disk holding {target.parent} is full ({why}); free space there"
+        why = f"the disk holding {target.parent} is full ({why}); free space there, or"
     else:
-        why = f"{why} in {target.parent}"
+        why = f"{why} in {target.parent}:"
     return CheckpointError(
-        f"cannot write checkpoint {target}: {why}, or choose another place for it "
+        f"cannot write checkpoint {target}: {why} choose another place for it "
         "(--checkpoint DIR, or checkpoint= in Python) or none (--no-checkpoint, checkpoint=None)"
     )
 
