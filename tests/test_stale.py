@@ -70,7 +70,10 @@ def test_abort_a_selection_and_each_is_confirmed(client: Client, bucket: str) ->
             client.execute(ListParts(bucket, key, upload_id))
     assert [u.upload_id for u in list_unfinished(client, bucket)] == [two]
     again = abort_uploads(client, bucket, [("a/one.bin", one)])
-    assert again[0].aborted, "an upload already gone counts as aborted"
+    assert not again[0].aborted, "an upload the server does not know was not aborted"
+    assert again[0].error and "NoSuchUpload" in again[0].error
+    listed = abort_uploads(client, bucket, [("a/one.bin", one)], missing_ok=True)
+    assert listed[0].aborted, "listed, then gone: counts as aborted when the caller says so"
 
 
 def test_abort_all_older_than_an_age(client: Client, bucket: str) -> None:

@@ -19,16 +19,18 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ..client.client import Client
+from ..client.config import env_secrets
 from ..connect import EmbeddedClient, create_missing_bucket, object_url, parse_oss_url
 from ..protocol.errors import OssError, ServiceError, UsageError
 from ..protocol.parts import format_size
-from ..upload.ledger import SessionState
+from ..protocol.transcript import mask_text
 from ..upload.listing import list_all_parts
 from ..upload.session import DEFAULT_CHECKPOINT, UploadSession
 from ..upload.stale import abort_older_than, abort_uploads, format_age, list_unfinished, parse_age
 from . import arguments
 from .connection import client_for, connection_options
 from .console import print_parts, print_receipt, run_with_progress
+from .outcome import after_failure, after_interrupt
 from .program import cli_message
 
 __all__ = ["add_parsers", "cmd_parts", "cmd_upload", "cmd_uploads_abort", "cmd_uploads_list"]
@@ -117,7 +119,9 @@ def _guarded(command: Command) -> Command:
 
 
 def _error(text: str, err: TextIO | None = None) -> None:
-    print(f"ossnb: error: {cli_message(text)}", file=err or sys.stderr, flush=True)
+    # the last line of defence: no rendering of a secret OSS_* value is ever printed
+    text = mask_text(cli_message(text), env_secrets(), fragments=True)
+    print(f"ossnb: error: {text}", file=err or sys.stderr, flush=True)
 
 
 def _where(client: Client) -> str:
@@ -156,9 +160,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
         try:
             receipt = run_with_progress(session, out=out, err=sys.stderr)
         except KeyboardInterrupt:
-            return _interrupted(session)
+            return _interrupted(client, session)
         except OssError as exc:
-            _error(_resume_hint(session, exc))
+            _error(after_failure(client, session, exc))
             return 1
     print_parts(session.snapshot().rows, out)
     print_receipt(receipt, out)
@@ -167,30 +171,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resume_hint(session: UploadSession, exc: OssError) -> str:
-    text = f"{exc} {exc.hint}".strip() if isinstance(exc, ServiceError) else str(exc)
-    if session.upload_id is None or session.state is SessionState.ABORTED:
-        return text
-    return f"{text} — {_kept(session, 'run the same command again to resume')}"
-
-
-def _kept(session: UploadSession, resume: str) -> str:
-    """Where the unfinished upload is and what to do with it."""
-    upload_id = session.upload_id
-    how = resume if session.checkpoint_path else f"resume with --upload-id {upload_id}"
-    return (
-        f"upload ID {upload_id} is kept on the server: {how}, or abort it with "
-        f"`ossnb uploads abort {session.url} --upload-id {upload_id}`"
-    )
-
-
-def _interrupted(session: UploadSession) -> int:
+def _interrupted(client: Client, session: UploadSession) -> int:
     with contextlib.suppress(UsageError):  # not running (yet, or any more)
         session.pause()
-    if session.upload_id is None:
-        _error("interrupted before the upload began; nothing is on the server")
-    else:
-        _error(f"interrupted; {_kept(session, 'run the same command to resume')}")
+    _error(after_interrupt(client, session))
     return 130
 
 

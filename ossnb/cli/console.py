@@ -12,7 +12,9 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from ..client.config import env_secrets
 from ..protocol.parts import format_size
+from ..protocol.transcript import mask_text
 from ..upload.ledger import Event, ExchangeEvent, Notice, PartFailed, PartRow
 from ..upload.receipt import Receipt
 from ..upload.session import UploadSession
@@ -49,11 +51,12 @@ def run_with_progress(
     Raises what :meth:`UploadSession.wait` raises, and ``KeyboardInterrupt`` unchanged.
     """
     notes: queue.SimpleQueue[str] = queue.SimpleQueue()
+    secrets = env_secrets()
 
     def collect(event: Event) -> None:
         text = note(event)
-        if text:
-            notes.put(text)
+        if text:  # as every error line: no rendering of an OSS_* secret is printed
+            notes.put(mask_text(text, secrets, fragments=True))
 
     unsubscribe = session.subscribe(collect)
     bar = tqdm(

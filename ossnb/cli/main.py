@@ -33,7 +33,7 @@ from ..emulator import (
     parse_fault,
     read_published,
 )
-from ..protocol.errors import ServiceError
+from ..protocol.errors import ServiceError, UsageError
 from .commands import add_parsers
 from .serve_options import add_serve_options, serve_credentials, server_limits
 
@@ -205,7 +205,7 @@ def _serve(args: argparse.Namespace) -> int:
     except DataDirInUse:
         print(f"ossnb serve: {_in_use(args.data_dir)}", file=sys.stderr)
         return 1
-    except ServiceError as exc:
+    except (ServiceError, UsageError) as exc:  # UsageError: e.g. a bad secret
         print(f"ossnb serve: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -369,13 +369,20 @@ class Client:
                 raise Cancelled(f"{name} cancelled in flight") from exc
             refused = isinstance(exc, httpx.ConnectError)  # refused, unreachable, no such host
             hint = f": nothing answers at {self.endpoint.url}" if refused else ""
+            # h11 and httpx quote the header value they refused: mask every form of a secret
             raise TransportError(
                 mask_text(
                     f"{name} to {self.endpoint.url} failed: "
                     f"{type(exc).__name__}: {exc or 'no detail'}{hint}",
                     self._secrets(),
+                    fragments=True,
                 )
-            ) from exc
+            ) from None
+        except UnicodeEncodeError:
+            raise UsageError(
+                f"{name}: a request header holds a non-ASCII character (HTTP headers are "
+                "ASCII: check the content type and metadata)"
+            ) from None
         except Cancelled as exc:
             raise Cancelled(f"{name} cancelled in flight") from exc
         finally:
@@ -383,19 +390,19 @@ class Client:
         return reply.status_code, {k.lower(): v for k, v in reply.headers.items()}, data
 
     def _secrets(self) -> tuple[str, ...]:
-        """What must never be shown: the STS token, as sent, url-encoded and as the hex
-        bytes an error's ``StringToSignBytes`` spells it in. (The secret itself never
-        travels, so nothing can echo it.)"""
-        token = self.credentials.security_token or ""
-        hex_token = " ".join(f"{byte:02X}" for byte in token.encode())
-        return (token, quote(token, safe=""), hex_token)
+        """What must never be shown: the STS token and the secret (which never travels, but
+        an error may still quote what it got). :func:`mask_text` masks every rendering:
+        percent-encoded, escaped, the hex bytes of an error's ``StringToSignBytes``."""
+        return (self.credentials.security_token or "", self.credentials.access_key_secret)
 
     def _masked(self, error: ServiceError) -> ServiceError:
         """``error`` with any echo of the STS token (e.g. in a ``CanonicalRequest``) masked."""
         secrets = self._secrets()
-        error.message = mask_text(error.message, secrets)
-        error.details = {k: mask_text(v, secrets) for k, v in error.details.items()}
-        error.args = tuple(mask_text(a, secrets) if isinstance(a, str) else a for a in error.args)
+        error.message = mask_text(error.message, secrets, fragments=True)
+        error.details = {k: mask_text(v, secrets, fragments=True) for k, v in error.details.items()}
+        error.args = tuple(
+            mask_text(a, secrets, fragments=True) if isinstance(a, str) else a for a in error.args
+        )
         return error
 
     def _emit(self, exchange: Exchange) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from urllib.parse import quote
 
 from .errors import UsageError
 from .http import Request, lower_headers
@@ -51,6 +50,7 @@ from .signing_v4 import (
     string_to_sign_v4,
 )
 from .signing_verify import Lookup, verify
+from .transcript import renderings
 
 __all__ = [
     "ALGORITHM",
@@ -64,6 +64,7 @@ __all__ = [
     "SignedRequest",
     "canonical_request_v4",
     "canonical_resource_v1",
+    "check_credential",
     "http_date",
     "presign_v1",
     "presign_v4",
@@ -90,6 +91,33 @@ _V4_QUERY_AUTH = (
 )
 
 
+def check_credential(name: str, value: str) -> None:
+    """Raise :class:`UsageError` unless ``value`` is a usable key id, secret or token:
+    non-empty printable ASCII without spaces (what HTTP headers and the signatures carry).
+
+    The message names ``name`` and the position of the first bad character, never the
+    value: a line break in a token would otherwise reach the HTTP library, whose error
+    quotes the whole header.
+    """
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"{name} is empty")
+    for index, char in enumerate(value, 1):
+        if "!" <= char <= "~":
+            continue
+        if char in "\r\n":
+            what = "a line break (CR or LF)"
+        elif char.isspace():
+            what = "white space"
+        elif char.isascii():
+            what = "a control character"
+        else:
+            what = "a non-ASCII character"
+        raise UsageError(
+            f"{name} has {what} at character {index} of {len(value)}; credentials are printable "
+            "ASCII without spaces: copy it again as issued (it is not shown here)"
+        )
+
+
 @dataclass(frozen=True, repr=False)
 class Credentials:
     """An AccessKey pair, plus the STS token for temporary credentials.
@@ -100,6 +128,12 @@ class Credentials:
     access_key_id: str
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        check_credential("the access key id", self.access_key_id)
+        check_credential("the access key secret", self.access_key_secret)
+        if self.security_token:
+            check_credential("the security token", self.security_token)
 
     def __repr__(self) -> str:
         token = None if self.security_token is None else _MASK
@@ -127,9 +161,11 @@ class SignedRequest:
         tokens = {headers[name] for name in _TOKEN_HEADERS if headers.get(name)}
         tokens |= {value for name, value in self.request.query if name in _TOKEN_PARAMS and value}
 
+        forms = sorted({form for token in tokens for form in renderings(token)}, key=len)
+
         def mask(text: str) -> str:
-            for token in sorted(tokens, key=len, reverse=True):
-                text = text.replace(token, _MASK).replace(quote(token, safe=""), _MASK)
+            for form in reversed(forms):  # longest first; percent-encoded and escaped too
+                text = text.replace(form, _MASK)
             return text
 
         request = replace(

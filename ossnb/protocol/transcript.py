@@ -11,17 +11,28 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import quote, quote_plus
 
 from .http import Query, encode_query
 
 __all__ = [
+    "FRAGMENT",
+    "MIN_SECRET",
     "SHOWN_REQUEST_HEADERS",
     "SHOWN_RESPONSE_HEADERS",
     "Exchange",
     "mask_headers",
     "mask_query",
     "mask_text",
+    "renderings",
 ]
+
+MIN_SECRET = 8
+"""Shorter values are not masked (they are no real secret, and would garble any text)."""
+FRAGMENT = 12
+"""The shortest run of a secret's characters that :func:`mask_text` masks on its own."""
+_HIDDEN = "****"
 
 SHOWN_REQUEST_HEADERS = (
     "authorization",
@@ -57,12 +68,96 @@ def _short(value: str) -> str:
     return value[:6] + "…" if len(value) > 6 else "…"
 
 
-def mask_text(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every occurrence of each non-empty secret replaced by ``****``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "****")
+def renderings(secret: str) -> tuple[str, ...]:
+    """The ways ``secret`` is spelled in texts that quote it: as is, percent-encoded (any
+    safe set), form-encoded, escaped as a Python ``str``/``bytes`` repr or a JSON string
+    (an HTTP library's "Illegal header value b'...'"), and as hex bytes (an OSS error's
+    ``StringToSignBytes``). Longest first."""
+    raw = secret.encode("utf-8", "backslashreplace")
+    found = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        repr(secret)[1:-1],
+        repr(raw)[2:-1],
+        _json_escaped(secret, ascii_only=True),
+        _json_escaped(secret, ascii_only=False),
+        " ".join(f"{byte:02X}" for byte in raw),
+        raw.hex(),
+        raw.hex().upper(),
+    }
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _json_escaped(text: str, *, ascii_only: bool) -> str:
+    """``text`` as it appears inside a JSON string (without the quotes)."""
+    out = []
+    for char in text:
+        if char in _JSON_ESCAPES:
+            out.append(_JSON_ESCAPES[char])
+        elif ord(char) < 0x20 or (ascii_only and ord(char) > 0x7E):
+            units = char.encode("utf-16-be")  # two units (a surrogate pair) above U+FFFF
+            out.extend(f"\\u{units[i] << 8 | units[i + 1]:04x}" for i in range(0, len(units), 2))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def mask_text(text: str, secrets: tuple[str, ...], *, fragments: bool = False) -> str:
+    """``text`` with every rendering (see :func:`renderings`) of each secret of at least
+    :data:`MIN_SECRET` characters replaced by ``****``.
+
+    With ``fragments`` (for error messages, which may quote a value cut short), any run
+    of :data:`FRAGMENT` or more characters of a secret or of its escaped forms is masked too.
+    """
+    for variant in _variants(secrets):
+        if variant in text:
+            text = text.replace(variant, _HIDDEN)
+    if fragments:
+        text = _mask_fragments(text, secrets)
     return text
+
+
+@lru_cache(maxsize=32)
+def _variants(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every rendering of each long-enough secret, longest first (computed once: this runs
+    for every exchange of the transcript)."""
+    found = {form for s in secrets if len(s) >= MIN_SECRET for form in renderings(s)}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+@lru_cache(maxsize=32)
+def _windows(secrets: tuple[str, ...]) -> frozenset[str]:
+    """Every run of :data:`FRAGMENT` characters of each secret, as is and escaped."""
+    windows: set[str] = set()
+    for secret in secrets:
+        if len(secret) < MIN_SECRET:
+            continue
+        raw = secret.encode("utf-8", "backslashreplace")
+        for form in (secret, quote(secret, safe=""), repr(secret)[1:-1], repr(raw)[2:-1]):
+            windows.update(form[i : i + FRAGMENT] for i in range(len(form) - FRAGMENT + 1))
+    return frozenset(windows)
+
+
+def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:
+    windows = _windows(secrets)
+    if not windows or len(text) < FRAGMENT:
+        return text
+    hidden = [False] * len(text)
+    for start in range(len(text) - FRAGMENT + 1):
+        if text[start : start + FRAGMENT] in windows:
+            hidden[start : start + FRAGMENT] = [True] * FRAGMENT
+    out: list[str] = []
+    for index, char in enumerate(text):
+        if not hidden[index]:
+            out.append(char)
+        elif index == 0 or not hidden[index - 1]:
+            out.append(_HIDDEN)
+    return "".join(out)
 
 
 def mask_headers(headers: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:

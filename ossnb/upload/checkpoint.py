@@ -14,6 +14,7 @@ A missing file means "no checkpoint"; a corrupt, foreign or newer-schema file is
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -35,6 +36,7 @@ __all__ = [
     "SourceChangedError",
     "SourceIdentity",
     "checkpoint_location",
+    "checkpoint_write_error",
     "default_checkpoint_path",
     "load_checkpoint",
     "remove_checkpoint",
@@ -60,10 +62,13 @@ class SourceChangedError(IntegrityError):
 
 @dataclass(frozen=True)
 class SourceIdentity:
-    """What the uploaded bytes were: kind, size, and for files path and mtime.
+    """What the uploaded bytes were: kind, size, and for files path, mtime and ctime.
 
     ``fingerprint`` is the CRC-64 of a few sampled ranges, so a same-size rewrite with
     a preserved mtime (or a bytes/stream source, which has no mtime) is caught too.
+    ``ctime_ns`` (the status-change time, which no user can set back) is not a reason to
+    refuse a resume: it also moves on chmod or chown, and every part the server holds is
+    re-checked against the local bytes before it is reused; see :meth:`touched`.
     """
 
     kind: str
@@ -71,6 +76,12 @@ class SourceIdentity:
     fingerprint: int
     path: str | None = None
     mtime_ns: int | None = None
+    ctime_ns: int | None = None
+
+    def touched(self, other: SourceIdentity) -> bool:
+        """Whether the file's status changed since (``ctime``): rewritten, even with its
+        mtime put back (``cp -p``, ``touch -r``), or its permissions or owner changed."""
+        return None not in (self.ctime_ns, other.ctime_ns) and self.ctime_ns != other.ctime_ns
 
     def differences(self, other: SourceIdentity) -> list[str]:
         """What changed from ``self`` (recorded) to ``other`` (now), in words."""
@@ -138,6 +149,7 @@ class Checkpoint:
                 fingerprint=_count(source, "fingerprint"),
                 path=_opt_text(source, "path"),
                 mtime_ns=_opt_count(source, "mtime_ns"),
+                ctime_ns=_opt_count(source, "ctime_ns"),
             )
             return cls(
                 endpoint=_text(doc, "endpoint"),
@@ -187,6 +199,8 @@ class CheckpointFile:
         self.path = path
         self._identity = (endpoint, bucket, key, source)
         self._created: str | None = None
+        self.touched = False
+        """After :meth:`resume`: the source's ctime moved since the checkpoint was written."""
 
     def resume(self, part_size: int | None) -> Checkpoint | None:
         """The saved checkpoint if it resumes this upload (see :func:`resume_from`)."""
@@ -196,6 +210,7 @@ class CheckpointFile:
         )
         if saved is not None:
             self._created = saved.created
+            self.touched = saved.source.touched(source)
         return saved
 
     def save(self, upload_id: str, part_size: int, state: str) -> None:
@@ -271,34 +286,57 @@ def resume_from(
     return saved
 
 
+def checkpoint_write_error(path: str | os.PathLike[str], exc: OSError) -> CheckpointError:
+    """One line for a checkpoint that cannot be written: where, why, and what to do."""
+    target = Path(path)
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"the disk holding {target.parent} is full ({why}); free space there, or"
+    else:
+        why = f"{why} in {target.parent}:"
+    return CheckpointError(
+        f"cannot write checkpoint {target}: {why} choose another place for it "
+        "(--checkpoint DIR, or checkpoint= in Python) or none (--no-checkpoint, checkpoint=None)"
+    )
+
+
 def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> None:
-    """Write ``checkpoint`` atomically: a crash leaves the old file or the new one, never half."""
+    """Write ``checkpoint`` atomically: a crash leaves the old file or the new one, never half.
+
+    Any failure (a read-only folder, a full disk) is a :class:`CheckpointError` saying so;
+    the old file, if any, is left as it was."""
     target = Path(path)
     data = checkpoint.to_json().encode("utf-8")
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise CheckpointError(
-            f"cannot write checkpoint in {target.parent}: {exc.strerror or exc} (choose another "
-            "checkpoint path, or none)"
-        ) from None
+        raise checkpoint_write_error(target, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise checkpoint_write_error(target, exc) from None
         raise
     _fsync_dir(target.parent)
 
 
 def remove_checkpoint(path: str | os.PathLike[str]) -> None:
-    """Delete the checkpoint at ``path`` if there is one."""
-    with contextlib.suppress(FileNotFoundError):
+    """Delete the checkpoint at ``path`` if there is one (:class:`CheckpointError` if it
+    cannot be deleted)."""
+    try:
         os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise CheckpointError(
+            f"cannot delete checkpoint {path}: {exc.strerror or exc}; delete it by hand"
+        ) from None
 
 
 def _fsync_dir(directory: Path) -> None:

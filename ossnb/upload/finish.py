@@ -11,7 +11,6 @@ answering NoSuchUpload.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -97,18 +96,32 @@ def _completed_already(
     return CompleteResult(bucket, key, info.etag, info.crc64, "", "")
 
 
-def abort_and_confirm(executor: Executor, bucket: str, key: str, upload_id: str) -> None:
+def abort_and_confirm(
+    executor: Executor, bucket: str, key: str, upload_id: str, *, missing_ok: bool = True
+) -> bool:
     """AbortMultipartUpload, then confirm with ListParts that the upload and its parts are gone.
 
-    An upload already gone counts as aborted. :class:`IntegrityError` if the server still
-    lists it afterwards.
+    Returns True if this call aborted it, False if the server did not know the upload
+    (already completed or aborted, or never there). With ``missing_ok=False`` that is a
+    :class:`NoSuchUpload` instead: an abort the user asked for by ID must not report a
+    success it did not have. :class:`IntegrityError` if the server still lists it afterwards.
     """
-    with contextlib.suppress(NoSuchUpload):  # already gone: the check below confirms it
+    try:
         executor.execute(AbortMultipartUpload(bucket, key, upload_id))
+        aborted = True
+    except NoSuchUpload:
+        if not missing_ok:
+            raise NoSuchUpload(
+                f"the server has no unfinished upload {upload_id} for oss://{bucket}/{key}: "
+                "it was never there, or was already completed or aborted. Nothing was aborted; "
+                f"check the ID and key (ossnb uploads list oss://{bucket}/)",
+                details={"UploadId": upload_id},
+            ) from None
+        aborted = False
     try:
         left = list_all_parts(executor, bucket, key, upload_id)
     except NoSuchUpload:
-        return
+        return aborted
     raise IntegrityError(
         f"after AbortMultipartUpload the server still lists upload {upload_id} with "
         f"{len(left)} part(s); abort it again"

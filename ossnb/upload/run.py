@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from ..protocol.errors import NoSuchUpload, OssError, UsageError
 from ..protocol.operations import UploadPart
+from .already import ResumeFinder
 from .carriers import Carrier, CarrierJob, LocalCarrier
 from .ledger import (
     Notice,
@@ -21,14 +22,14 @@ from .ledger import (
 )
 from .listing import Presigner, list_all_parts
 from .receipt import Receipt
-from .session_core import ACTIVE, FINAL, SessionCore
+from .session_core import ACTIVE, FINAL
 
 __all__ = ["BackgroundRun"]
 
 _S = SessionState
 
 
-class BackgroundRun(SessionCore):
+class BackgroundRun(ResumeFinder):
     """The background run of a session: :meth:`start`, :meth:`pause`, :meth:`resume`,
     :meth:`wait`."""
 
@@ -45,6 +46,7 @@ class BackgroundRun(SessionCore):
         with self._lock:
             if self._state in ACTIVE or self._state in FINAL:
                 raise UsageError(f"the session is {self._state.value}; it cannot start")
+            self._hold_checkpoint()  # a session of this process may have taken it over
             self._auto_complete = complete
             for number in self._ledger.numbers(PartState.FAILED, PartState.SENDING):
                 self._ledger.update(number, state=PartState.PENDING, bytes_sent=0)
@@ -105,6 +107,8 @@ class BackgroundRun(SessionCore):
                 self._initiate()
             elif self._must_reconcile:
                 self._reconcile()
+                if self._state is _S.COMPLETED:  # an earlier run had completed it
+                    return
             if self._state is not _S.ABORTING:
                 pool.start()
                 pool.join()
@@ -168,6 +172,8 @@ class BackgroundRun(SessionCore):
         except NoSuchUpload:
             if self._adopted:
                 raise
+            if self._completed_already(upload_id):
+                return
             self._observers.emit(
                 Notice(f"upload {upload_id} no longer exists on the server; starting a new one")
             )
@@ -181,5 +187,6 @@ class BackgroundRun(SessionCore):
             Notice(
                 f"resuming upload ID {upload_id}: the server holds {len(parts)} part(s), "
                 "each re-checked against the local bytes before it is reused"
+                + self._checkpoint.touched_note()
             )
         )

@@ -1,9 +1,6 @@
-"""The state every upload session keeps, its views and its transitions.
-
-:class:`SessionCore` holds the plan, ledger, observers, checkpoint and state machine that
-the steps (:mod:`.session`) and the background run (:mod:`.run`) share: the snapshot,
-receipt and description people see, and the moves every path ends with (initiate,
-complete and verify, abort and confirm, fail).
+"""The state every upload session keeps: :class:`SessionCore` holds the plan, ledger,
+observers, checkpoint and state machine that the steps (:mod:`.session`) and the background
+run (:mod:`.run`) share, the views people see, and the moves every path ends with.
 """
 
 from __future__ import annotations
@@ -15,14 +12,14 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
-from ..protocol.errors import Cancelled, OssError, UsageError
+from ..protocol.errors import Cancelled, NoSuchUpload, OssError, UsageError
 from ..protocol.models import PartInfo
 from ..protocol.operations import InitiateMultipartUpload, validate_bucket_name, validate_key
 from ..protocol.parts import OSS_LIMITS, Limits, format_size, parse_size
 from ..protocol.transcript import Exchange
 from .calls import AttributedCalls
 from .carriers import Carrier, RunHandle
-from .checkpoint import BESIDE_SOURCE, CheckpointError, CheckpointFile, checkpoint_location
+from .checkpoint import BESIDE_SOURCE, CheckpointError, checkpoint_location
 from .finish import abort_and_confirm, complete_and_verify
 from .ledger import (
     Event,
@@ -40,6 +37,7 @@ from .listing import Transport, endpoint_identity
 from .part_sender import PartSender
 from .plan import make_plan
 from .receipt import Receipt
+from .session_checkpoint import CheckpointKeeper
 from .source import SourceLike, open_source
 
 __all__ = ["ACTIVE", "DEFAULT_CHECKPOINT", "FINAL", "SessionCore"]
@@ -83,18 +81,15 @@ class SessionCore:
         self.metadata = dict(metadata or {})
         path = getattr(self.source, "path", None)
         self.checkpoint_path = checkpoint_location(checkpoint, path, self.key)
-        self._checkpoint = None
+        self._checkpoint = CheckpointKeeper(
+            self.checkpoint_path,
+            endpoint=self.endpoint,
+            bucket=self.bucket,
+            key=self.key,
+            source=self.source.identity,
+        )
         requested = parse_size(part_size) if isinstance(part_size, str) else part_size
-        saved = None
-        if self.checkpoint_path is not None:
-            self._checkpoint = CheckpointFile(
-                self.checkpoint_path,
-                endpoint=self.endpoint,
-                bucket=self.bucket,
-                key=self.key,
-                source=self.source.identity(),
-            )
-            saved = self._checkpoint.resume(requested if upload_id is None else None)
+        saved = self._checkpoint.resume(requested if upload_id is None else None)
         if saved is not None:
             if upload_id not in (None, saved.upload_id):
                 raise CheckpointError(
@@ -108,7 +103,6 @@ class SessionCore:
         self._ledger = Ledger(parts)
         self._observers = Observers()
         self._lock = threading.RLock()
-        self._cp_lock = threading.Lock()
         self._state = _S.INITIATED if upload_id else _S.PLANNED
         self._upload_id = upload_id
         self._must_reconcile = upload_id is not None  # ListParts before anything is reused
@@ -138,6 +132,7 @@ class SessionCore:
             part_size=self.plan.part_size,
             attempts=part_attempts,
         )
+        self._hold_checkpoint()  # last: nothing above can fail and leave it held
 
     @property
     def upload_id(self) -> str | None:
@@ -258,8 +253,24 @@ class SessionCore:
         with self._lock:
             self._upload_id = result.upload_id
             self._must_reconcile = False
-        self._save_checkpoint()
+        try:
+            self._save_checkpoint()
+        except CheckpointError as exc:
+            self._undo_initiate(result.upload_id, exc)
         self._observers.emit(Notice(f"initiated upload ID {result.upload_id}"))
+
+    def _undo_initiate(self, upload_id: str, exc: CheckpointError) -> None:
+        """No checkpoint after initiate: abort the empty upload rather than leave it unnamed."""
+        try:
+            abort_and_confirm(self._calls, self.bucket, self.key, upload_id)
+        except OssError as failed:
+            raise CheckpointError(
+                f"{exc}. Upload {upload_id} could not be aborted ({failed}): abort it with "
+                f"`ossnb uploads abort {self.url} --upload-id {upload_id}`"
+            ) from None
+        with self._lock:
+            self._upload_id = None
+        raise CheckpointError(f"{exc}. Nothing was uploaded: upload {upload_id} was aborted")
 
     def _complete(self, upload_id: str) -> None:
         self.source.check_unchanged()
@@ -272,12 +283,21 @@ class SessionCore:
         self._settle(_S.COMPLETED, f"completed {done.etag}; size, ETag and CRC-64 verified")
 
     def _abort(self) -> None:
+        detail = "aborted; the server holds no parts for it"
         if self._upload_id is not None:
-            abort_and_confirm(self._calls, self.bucket, self.key, self._upload_id)
+            # adopted by ID: an ID the server does not know is the user's mistake to see
+            aborted = abort_and_confirm(
+                self._calls, self.bucket, self.key, self._upload_id, missing_ok=not self._adopted
+            )
+            if not aborted:
+                detail = (
+                    f"upload {self._upload_id} was no longer on the server (completed or "
+                    "aborted elsewhere); it holds no parts for it"
+                )
         with self._lock:
             self._aborted_parts = 0
         self._remove_checkpoint()
-        self._settle(_S.ABORTED, "aborted; the server holds no parts for it")
+        self._settle(_S.ABORTED, detail)
 
     def _finish(self, action: Callable[[], None]) -> None:
         try:
@@ -302,11 +322,10 @@ class SessionCore:
 
     def _announce(self, change: tuple[SessionState, SessionState], detail: str) -> None:
         old, new = change
-        if new not in FINAL:
-            try:
-                self._save_checkpoint()
-            except CheckpointError as exc:  # the identity was saved at initiate already
-                self._observers.emit(Notice(f"could not update the checkpoint: {exc}"))
+        if new not in FINAL:  # a failed write is said, never raised: initiate saved the ID
+            problem = self._checkpoint.save_or_say(self._checkpoint_fields)
+            if problem:
+                self._observers.emit(Notice(problem))
         if old is not new:
             self._observers.emit(StateChanged(old, new, detail))
 
@@ -315,10 +334,17 @@ class SessionCore:
             self._finished_at = datetime.now(timezone.utc)
             change = self._set_state(new)
         self._announce(change, detail)
+        if new in FINAL:
+            self._checkpoint.let_go(self)
 
     def _fail(self, error: OssError) -> None:
         with self._lock:
             self._error = error
+        if isinstance(error, NoSuchUpload) and error.details.get("UploadId") in (
+            None,
+            self._upload_id,
+        ):
+            self._forget_upload()
         self._settle(_S.FAILED, str(error))
 
     def _mark_started(self) -> None:
@@ -349,15 +375,24 @@ class SessionCore:
             self._ledger.update(part, attempts=self._ledger.row(part).attempts + 1)
         self._observers.emit(ExchangeEvent(exchange, part))
 
-    def _save_checkpoint(self) -> None:
-        if self._checkpoint is None:
-            return
-        with self._cp_lock:  # the state is read inside: the file always ends with the latest
+    def _hold_checkpoint(self) -> None:
+        """Hold the checkpoint's lock (before anything is sent; again on each start)."""
+        self._checkpoint.hold(self, lambda other: getattr(other, "state", None) in ACTIVE)
+
+    def _forget_upload(self) -> None:
+        problem = self._checkpoint.forget()
+        if problem:
+            self._observers.emit(Notice(problem))
+
+    def _checkpoint_fields(self) -> tuple[str | None, int, str, bool]:
+        with self._lock:
             upload_id, state = self._upload_id, self._state
-            if upload_id is not None and state not in FINAL:
-                self._checkpoint.save(upload_id, self.plan.part_size, state.value)
+        return upload_id, self.plan.part_size, state.value, state not in FINAL
+
+    def _save_checkpoint(self) -> None:
+        self._checkpoint.save(self._checkpoint_fields)
 
     def _remove_checkpoint(self) -> None:
-        if self._checkpoint is not None:
-            with self._cp_lock:
-                self._checkpoint.remove()
+        problem = self._checkpoint.remove()
+        if problem:
+            self._observers.emit(Notice(problem))

@@ -2,9 +2,10 @@
 
 Every source reads a part's byte range straight into a caller's buffer (files with
 ``os.preadv``: no shared file position, no lock, no copy), so a worker reuses one
-buffer for all its parts and memory stays at workers × part size (docs/ARCHITECTURE.md §5). A source
-can say whether it changed since it was opened: files are watched by size, mtime and
-inode on every read; all sources carry a sampled CRC-64 fingerprint for the checkpoint.
+buffer for all its parts and memory stays at workers × part size (docs/ARCHITECTURE.md §5). A
+source can say whether it changed since it was opened: files are watched by size, mtime,
+ctime and inode on every read and before Complete; all sources carry a sampled CRC-64
+fingerprint for the checkpoint.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class FileSource(Source):
         if _NONBLOCK:
             os.set_blocking(self._fd, True)
         self.size = info.st_size
-        self._stamp = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
+        self._stamp = _stamp(info)
         self._lock = threading.Lock()  # only for systems without os.pread
 
     @property
@@ -148,13 +149,13 @@ class FileSource(Source):
             info = os.stat(self.path)
         except FileNotFoundError:
             raise SourceChangedError(f"{self.path} was deleted during the upload") from None
-        now = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
+        now = _stamp(info)
         if now != self._stamp:
-            what = "replaced" if now[2:] != self._stamp[2:] else "modified"
+            what = "replaced" if now[3:] != self._stamp[3:] else "modified"
             raise SourceChangedError(
-                f"{self.path} was {what} during the upload (size {self._stamp[0]} -> "
-                f"{now[0]} bytes); the uploaded parts no longer match it. Abort this upload "
-                "and start a new one"
+                f"{self.path} was {what} during the upload ({_stamp_change(self._stamp, now)}); "
+                "the parts sent so far may not match it, so the upload was not completed. "
+                "Abort this upload and upload the file again once nothing writes to it"
             )
 
     def identity(self) -> SourceIdentity:
@@ -164,6 +165,7 @@ class FileSource(Source):
             fingerprint=self._fingerprint(),
             path=self.path,
             mtime_ns=self.mtime_ns,
+            ctime_ns=self._stamp[2],
         )
 
     def close(self) -> None:
@@ -203,6 +205,7 @@ class StreamSource(Source):
             self._start = stream.tell()
             self.size = stream.seek(0, io.SEEK_END) - self._start
         self._name = getattr(stream, "name", None)
+        self._stamp = _file_stamp(stream)  # a stream over a real file: watched as a file is
 
     @property
     def label(self) -> str:
@@ -220,6 +223,42 @@ class StreamSource(Source):
             raise SourceChangedError(
                 f"{self.label} changed size during the upload ({self.size} -> {end} bytes)"
             )
+        now = _file_stamp(self._stream)
+        if self._stamp is not None and now is not None and now != self._stamp:
+            raise SourceChangedError(
+                f"{self.label} was modified during the upload ({_stamp_change(self._stamp, now)}); "
+                "the parts sent so far may not match it, so the upload was not completed. "
+                "Abort this upload and upload the file again once nothing writes to it"
+            )
+
+
+def _stamp(info: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What says a file changed: size, mtime, ctime (which no one can set back, so a
+    rewrite with its mtime restored, as ``cp -p`` or ``touch -r`` do, still shows),
+    inode and device."""
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+def _file_stamp(stream: BinaryIO) -> tuple[int, int, int, int, int] | None:
+    """The :func:`_stamp` of the regular file under ``stream``, or None (no file behind it)."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return _stamp(info) if stat.S_ISREG(info.st_mode) else None
+
+
+def _stamp_change(before: tuple[int, ...], now: tuple[int, ...]) -> str:
+    if before[0] != now[0]:
+        return f"size {before[0]} -> {now[0]} bytes"
+    if before[1] != now[1]:
+        return "same size, new modification time"
+    if before[2] != now[2]:
+        return (
+            "same size and modification time, but its ctime moved: written to with the "
+            "modification time put back, or its permissions changed"
+        )
+    return "another file now has its name"
 
 
 def _fill(view: memoryview, read: Callable[[memoryview, int], int | None]) -> int:

@@ -86,13 +86,20 @@ def list_unfinished(
 
 
 def abort_uploads(
-    executor: Executor, bucket: str, uploads: Iterable[tuple[str, str]]
+    executor: Executor,
+    bucket: str,
+    uploads: Iterable[tuple[str, str]],
+    *,
+    missing_ok: bool = False,
 ) -> list[AbortOutcome]:
-    """Abort each ``(key, upload_id)``; a failure is reported, not raised, so the rest go on."""
+    """Abort each ``(key, upload_id)``; a failure is reported, not raised, so the rest go on.
+
+    An upload the server does not know is a failure (NoSuchUpload: nothing was aborted)
+    unless ``missing_ok`` (uploads listed a moment ago that finished since)."""
     outcomes = []
     for key, upload_id in uploads:
         try:
-            abort_and_confirm(executor, bucket, key, upload_id)
+            abort_and_confirm(executor, bucket, key, upload_id, missing_ok=missing_ok)
         except OssError as exc:
             outcomes.append(AbortOutcome(key, upload_id, False, str(exc)))
         else:
@@ -110,7 +117,8 @@ def abort_older_than(
 ) -> list[AbortOutcome]:
     """Abort every unfinished upload under ``prefix`` initiated more than ``age`` ago."""
     stale = [u for u in list_unfinished(executor, bucket, prefix, now=now) if u.age >= age]
-    return abort_uploads(executor, bucket, ((u.key, u.upload_id) for u in stale))
+    # listed a moment ago: one completed or aborted since then is gone, as asked
+    return abort_uploads(executor, bucket, ((u.key, u.upload_id) for u in stale), missing_ok=True)
 
 
 _AGE_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])", re.IGNORECASE)
