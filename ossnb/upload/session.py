@@ -53,6 +53,11 @@ class UploadSession(BackgroundRun):
     source file. ``upload_id`` adopts an existing upload. ``endpoint`` names the endpoint
     in the checkpoint (default: the transport's ``identity`` or URL). ``part_attempts``
     bounds the session's retries of a part, each on top of the client's own retries.
+    ``checksum`` is ``"md5"`` (default: Content-MD5 sent, each ETag compared with the local
+    MD5, CRC-64 checked too) or ``"crc64"`` (no MD5, less CPU: each part's CRC-64 against
+    ``x-oss-hash-crc64ecma``; the ETag is recorded as the server gave it). Either way the
+    parts' combined CRC-64 is checked at Complete and a part that arrives altered is sent
+    again.
     """
 
     @classmethod

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
+from ..protocol.checksums import validate_checksum
 from ..protocol.errors import Cancelled, OssError, UsageError
 from ..protocol.models import PartInfo
 from ..protocol.operations import InitiateMultipartUpload, validate_bucket_name, validate_key
@@ -71,11 +72,13 @@ class SessionCore:
         upload_id: str | None = None,
         endpoint: str | None = None,
         part_attempts: int = 3,
+        checksum: str = "md5",
     ) -> None:
         self.bucket = validate_bucket_name(bucket)
         self.key = validate_key(key)
         if workers < 1 or part_attempts < 1:
             raise UsageError("workers and part_attempts must be at least 1")
+        self.checksum = validate_checksum(checksum)
         self._transport = transport
         self.source = open_source(source)
         self.endpoint = endpoint or endpoint_identity(transport)
@@ -135,6 +138,7 @@ class SessionCore:
             self._calls.execute,
             self._observers.emit,
             part_size=self.plan.part_size,
+            checksum=self.checksum,
             attempts=part_attempts,
         )
 
