@@ -19,23 +19,18 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .client.client import Client
 from .client.config import region_from_endpoint, settings_from_env
-from .emulator import (
-    DEFAULT_DATA_DIR,
-    DEFAULT_REGION,
-    DEV_ACCESS_KEY_ID,
-    DEV_ACCESS_KEY_SECRET,
-    DataDirInUse,
-    Emulator,
-)
 from .protocol.errors import UsageError
 from .protocol.operations import GetBucketInfo, PutBucket, validate_bucket_name, validate_key
 from .protocol.signing import Credentials
-from .upload.session import UploadSession
-from .upload.source import SourceLike
+
+if TYPE_CHECKING:  # the emulator is imported only when one is started (not for real OSS)
+    from .emulator import Emulator
+    from .upload.session import UploadSession
+    from .upload.source import SourceLike
 
 __all__ = [
     "EmbeddedClient",
@@ -56,6 +51,8 @@ class EmbeddedClient(Client):
     """A :class:`Client` for the embedded emulator; ``identity`` names its data folder."""
 
     def __init__(self, emulator: Emulator, **options: Any) -> None:
+        from .emulator import DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET
+
         credentials = Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET)
         super().__init__(emulator.endpoint, credentials, region=emulator.region, **options)
         self.emulator = emulator
@@ -68,6 +65,8 @@ class EmbeddedClient(Client):
 def embedded_emulator(data_dir: str | os.PathLike[str] | None = None) -> Emulator:
     """The emulator this process runs for ``data_dir`` (default ``./.ossnb/emulator``), started
     on a free port of 127.0.0.1 the first time it is asked for."""
+    from .emulator import DEFAULT_DATA_DIR, DEFAULT_REGION, DataDirInUse, Emulator
+
     root = Path(data_dir if data_dir is not None else DEFAULT_DATA_DIR).resolve()
     with _lock:
         running = _emulators.get(root)
@@ -86,6 +85,8 @@ def embedded_emulator(data_dir: str | os.PathLike[str] | None = None) -> Emulato
 
 def stop_embedded(data_dir: str | os.PathLike[str] | None = None) -> None:
     """Stop the embedded emulator this process runs for ``data_dir``, if any (its data stays)."""
+    from .emulator import DEFAULT_DATA_DIR
+
     root = Path(data_dir if data_dir is not None else DEFAULT_DATA_DIR).resolve()
     with _lock:
         emulator = _emulators.pop(root, None)
@@ -179,6 +180,8 @@ def upload_session(
     )
     if isinstance(client, EmbeddedClient):
         client.execute(PutBucket(target.bucket))
+    from .upload.session import UploadSession  # the engine, when a session is wanted
+
     return UploadSession(client, source, target.bucket, target.key, **options)
 
 

@@ -10,8 +10,6 @@ import queue
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from tqdm import tqdm
-
 from ..protocol.parts import format_size
 from ..upload.ledger import Event, ExchangeEvent, Notice, PartFailed, PartRow
 from ..upload.receipt import Receipt
@@ -54,6 +52,8 @@ def run_with_progress(
         text = note(event)
         if text:
             notes.put(text)
+
+    from tqdm import tqdm  # loaded when a bar is drawn, not for --help
 
     unsubscribe = session.subscribe(collect)
     bar = tqdm(

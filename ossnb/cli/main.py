@@ -26,7 +26,6 @@ from ..emulator import (
     DEFAULT_REGION,
     DEV_ACCESS_KEY_ID,
     DEV_ACCESS_KEY_SECRET,
-    DataDirInUse,
     Emulator,
     Fault,
     parse_fault,
@@ -152,6 +151,8 @@ def _serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(message)s",
         stream=sys.stderr,
     )
+    from ..emulator.store import DataDirInUse
+
     key_id = args.access_key_id or DEV_ACCESS_KEY_ID
     secret = args.access_key_secret or DEV_ACCESS_KEY_SECRET
     try:

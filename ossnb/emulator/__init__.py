@@ -18,14 +18,14 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from ..protocol.parts import OSS_LIMITS, Limits
-from ..protocol.signing import Credentials
-from .app import App
 from .faults import Fault, Faults, parse_fault
-from .rules import check_bucket_name
-from .server import EmulatorServer, make_server
-from .store import DataDirInUse, Store
+
+if TYPE_CHECKING:  # the server, app and store load when an Emulator is built (light imports)
+    from .server import EmulatorServer
+    from .store import DataDirInUse
 
 __all__ = [
     "DEFAULT_DATA_DIR",
@@ -73,6 +73,12 @@ class Emulator:
         limits: Limits = OSS_LIMITS,
         verbose: bool = False,
     ) -> None:
+        from ..protocol.signing import Credentials
+        from .app import App
+        from .rules import check_bucket_name
+        from .server import make_server
+        from .store import Store
+
         self.region = region
         self.credentials = Credentials(access_key_id, access_key_secret)
         self.store = Store(data_dir, region=region, limits=limits)
@@ -169,3 +175,11 @@ class Emulator:
 def serve_in_thread(data_dir: str | Path = DEFAULT_DATA_DIR, **options: object) -> Emulator:
     """Start an :class:`Emulator` in a background thread (options as for the constructor)."""
     return Emulator(data_dir, **options).start()  # type: ignore[arg-type]
+
+
+def __getattr__(name: str) -> object:
+    if name == "DataDirInUse":  # with the store, only when asked for
+        from .store import DataDirInUse
+
+        return DataDirInUse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
