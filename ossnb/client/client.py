@@ -178,7 +178,7 @@ class Client:
         self._http = CookielessClient(
             timeout=httpx.Timeout(DEFAULT_TIMEOUT, connect=10.0) if timeout is None else timeout,
             limits=limits,
-            transport=CancellableTransport(limits),
+            transport=CancellableTransport(limits, tls=self.endpoint.scheme == "https"),
             headers={"accept-encoding": "identity", "user-agent": "ossnb"},
             follow_redirects=False,
         )
