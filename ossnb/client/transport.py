@@ -85,11 +85,19 @@ class _Stream(httpcore.NetworkStream):
         return self._inner.read(max_bytes, timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        pending = getattr(_local, "pending", None)
         if buffer is _STAND_IN:  # see uncopied(): write this thread's real chunk instead
-            chunk, _local.pending = getattr(_local, "pending", None), None
-            if chunk is None:
+            _local.pending = None
+            if pending is None:
                 raise RuntimeError("a request body stand-in reached the socket without its chunk")
-            buffer = cast(bytes, chunk)  # httpcore re-slices a view on partial sends: no copy
+            buffer = cast(bytes, pending)  # httpcore re-slices a view on partial sends: no copy
+        elif pending is not None:  # h11 copied the stand-in: never send it, not one byte
+            _local.pending = None
+            raise RuntimeError(
+                "a request body chunk went through h11 copied (an h11 that no longer passes "
+                "bytes through as they are); nothing of it was sent. Pin h11 as pyproject.toml "
+                "does, or drop the stand-in (ossnb.client.transport.uncopied)"
+            )
         self._track()
         self._inner.write(buffer, timeout)
 
