@@ -273,7 +273,7 @@ def render(data: dict[str, Any]) -> str:
         ratio = summary[case].get(client, {}).get("ratio")
         if ratio is not None:
             verdict = "met" if ratio <= target else "not met"
-            lines.append(f"target {client} {labels[case]}: {ratio:.2f} ≤ {target} ({verdict})")
+            lines.append(f"target {client} {labels[case]}: {ratio:.3f} ≤ {target} ({verdict})")
     for case, part in (("big", cfg["big_part"]), ("small", cfg["small_part"])):
         limit = cfg["workers"] * part / MIB + 64
         peak = max(
