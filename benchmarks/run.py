@@ -1,5 +1,6 @@
 """The one benchmark command (see ``benchmarks/README.md``)::
 
+python benchmarks/run.py cpu [--big 512MiB] [--small 24MiB] [--rounds 3] [--json out.json]
 python benchmarks/run.py [--size 1GiB] [--part-size 8MiB] [--workers 4] [--rounds 3]
                          [--json out.json] [--contenders ossnb,oss2,...]
 """
@@ -16,6 +17,10 @@ def main() -> int:
     # ``benchmarks.*`` imports work and no module here shadows another (``report``...)
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     sys.path.insert(0, str(here.parent))
+    if sys.argv[1:2] == ["cpu"]:  # whole-process client CPU side by side (benchmarks/whole.py)
+        from benchmarks.whole import main as run_whole
+
+        return run_whole(sys.argv[2:])
     from benchmarks.suite import main as run_suite
 
     return run_suite(sys.argv[1:])

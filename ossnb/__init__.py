@@ -16,26 +16,33 @@ OSS is configured like the official SDKs: ``OSS_ACCESS_KEY_ID``,
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .client.client import Client, RetryPolicy
+# ``connect`` is also a module's name: bound here, the function keeps it (a later
+# ``import ossnb.connect`` finds the module loaded and does not rebind the name).
 from .connect import connect, ensure_bucket, parse_oss_url, upload_session
-from .emulator import Emulator
-from .protocol.errors import (
-    Cancelled,
-    IntegrityError,
-    OssError,
-    ResponseError,
-    ServiceError,
-    TransportError,
-    UsageError,
-)
-from .protocol.parts import Limits, plan_parts
-from .protocol.signing import Credentials
-from .upload.dask_carrier import DaskCarrier
-from .upload.ledger import PartState, SessionState
-from .upload.receipt import Receipt
-from .upload.session import UploadSession, set_widget_factory
+from .upload.widget_factory import set_widget_factory
+
+if TYPE_CHECKING:
+    from .client.client import Client, RetryPolicy
+    from .emulator import Emulator
+    from .notebook import browser_upload_widget, stale_uploads_widget, upload_widget
+    from .protocol.errors import (
+        Cancelled,
+        IntegrityError,
+        OssError,
+        ResponseError,
+        ServiceError,
+        TransportError,
+        UsageError,
+    )
+    from .protocol.parts import Limits, plan_parts
+    from .protocol.signing import Credentials
+    from .upload.dask_carrier import DaskCarrier
+    from .upload.ledger import PartState, SessionState
+    from .upload.receipt import Receipt
+    from .upload.session import UploadSession
 
 __version__ = "0.1.0"
 
@@ -76,14 +83,47 @@ __all__ = [
     "upload_widget",
 ]
 
-_NOTEBOOK = ("browser_upload_widget", "stale_uploads_widget", "upload_widget")
+# The other public names load their modules on first use: ``import ossnb`` (and so every
+# ``import ossnb.<module>``, the CLI's included) imports neither httpx, nor the emulator,
+# nor ipywidgets, nor the upload engine until something needs them.
+_WHERE = {
+    "Client": "client.client",
+    "RetryPolicy": "client.client",
+    "DaskCarrier": "upload.dask_carrier",
+    "Emulator": "emulator",
+    "browser_upload_widget": "notebook",
+    "stale_uploads_widget": "notebook",
+    "upload_widget": "notebook",
+    "Limits": "protocol.parts",
+    "plan_parts": "protocol.parts",
+    "Credentials": "protocol.signing",
+    "PartState": "upload.ledger",
+    "SessionState": "upload.ledger",
+    "Receipt": "upload.receipt",
+    "UploadSession": "upload.session",
+    **dict.fromkeys(
+        (
+            "Cancelled",
+            "IntegrityError",
+            "OssError",
+            "ResponseError",
+            "ServiceError",
+            "TransportError",
+            "UsageError",
+        ),
+        "protocol.errors",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The widget helpers import ipywidgets; load them only when asked for, so the CLI
-    # and scripts stay light.
-    if name in _NOTEBOOK:
-        from . import notebook
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'ossnb' has no attribute {name!r}")
+    value = getattr(import_module(f".{where}", __name__), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
 
-        return getattr(notebook, name)
-    raise AttributeError(f"module 'ossnb' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

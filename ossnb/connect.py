@@ -21,28 +21,19 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .client.client import Client, Endpoint, Progress
 from .client.config import Settings, region_from_endpoint, settings_from_env
-from .emulator import (
-    DEFAULT_DATA_DIR,
-    DEFAULT_REGION,
-    DEV_ACCESS_KEY_ID,
-    DEV_ACCESS_KEY_SECRET,
-    DataDirInUse,
-    Emulator,
-    Published,
-    find_published,
-    read_published,
-)
-from .emulator.discovery import process_alive
 from .protocol.errors import NoSuchBucket, TransportError, UsageError
 from .protocol.http import Request, Response
 from .protocol.operations import GetBucketInfo, PutBucket, validate_bucket_name, validate_key
 from .protocol.signing import Credentials
-from .upload.session import UploadSession
-from .upload.source import SourceLike
+
+if TYPE_CHECKING:  # the emulator and the engine load when first used: import ossnb stays light
+    from .emulator import Emulator, Published
+    from .upload.session import UploadSession
+    from .upload.source import SourceLike
 
 __all__ = [
     "EmbeddedClient",
@@ -80,6 +71,8 @@ class EmbeddedClient(Client):
         credentials: Credentials | None = None,
         **options: Any,
     ) -> None:
+        from .emulator import DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, Emulator
+
         if isinstance(emulator, Emulator):
             self.emulator: Emulator | None = emulator
             self.data_dir = emulator.data_dir
@@ -116,6 +109,9 @@ class EmbeddedClient(Client):
 
     def _follow(self, tried: str) -> bool:
         """Point at whoever serves the folder now; True if that is not ``tried`` any more."""
+        from .emulator import DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, find_published
+        from .emulator.discovery import process_alive
+
         with self._moving:
             if self.endpoint.url != tried:
                 return True  # another thread has moved already
@@ -144,6 +140,8 @@ class EmbeddedClient(Client):
 
 
 def _root(data_dir: str | os.PathLike[str] | None) -> Path:
+    from .emulator import DEFAULT_DATA_DIR
+
     return Path(data_dir if data_dir is not None else DEFAULT_DATA_DIR).resolve()
 
 
@@ -151,6 +149,8 @@ def embedded_emulator(data_dir: str | os.PathLike[str] | None = None) -> Emulato
     """The emulator this process runs for ``data_dir`` (default ``./.ossnb/emulator``), started
     on a free port of 127.0.0.1 the first time it is asked for. A :class:`UsageError` if
     another process serves the folder (:func:`embedded_client` shares that one)."""
+    from .emulator import read_published
+
     root = _root(data_dir)
     emulator = _own_emulator(root)
     if emulator is None:
@@ -164,6 +164,8 @@ def embedded_emulator(data_dir: str | os.PathLike[str] | None = None) -> Emulato
 
 def _own_emulator(root: Path) -> Emulator | None:
     """This process's emulator for ``root``, started if need be; None if another has it."""
+    from .emulator import DEFAULT_REGION, DataDirInUse, Emulator
+
     with _lock:
         running = _emulators.get(root)
         if running is None:
@@ -186,6 +188,8 @@ def embedded_client(
     process's own, started now. When the process serving the folder ends, the next call
     takes the folder over. ``credentials`` are only needed for a ``ossnb serve`` started
     with its own key pair (else ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET``)."""
+    from .emulator import find_published
+
     root = _root(data_dir)
     emulator = _own_emulator(root)
     if emulator is not None:
@@ -204,6 +208,8 @@ def embedded_client(
 def _keys_for(info: Published, root: Path, given: Credentials | None) -> Credentials:
     """The key pair the emulator ``info`` describes accepts: the development pair, else
     ``given`` or the OSS_* variables' when their key id is the one it names."""
+    from .emulator import DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET
+
     if info.access_key_id == DEV_ACCESS_KEY_ID:
         return Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET)
     for keys in (given, settings_from_env().credentials):
@@ -329,6 +335,8 @@ def upload_session(
     """Connect (see :func:`connect`), create the bucket on the embedded emulator if needed,
     and return an :class:`UploadSession` for ``source`` (options as for the session).
     A ``url`` ending in ``/`` is a folder: the file keeps its name (:func:`object_url`)."""
+    from .upload.session import UploadSession  # the engine, when a session is wanted
+
     target = object_url(url, source)
     client = connect(
         endpoint,

@@ -70,3 +70,32 @@ def test_primitives_reports_every_figure() -> None:
         "combine, oss2",
     }, done.stdout
     assert all(value > 0 for value in figures.values()), figures
+
+
+def test_whole_process_cpu_command_runs_every_client(tmp_path: Path) -> None:
+    out = tmp_path / "cpu.json"
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "run.py"),
+        "cpu",
+        *("--big", "2MiB", "--big-part", "1MiB", "--small", "1MiB", "--small-part", "100KiB"),
+        *("--rounds", "1", "--emulator-parts", "20", "--quiet-wait", "0"),
+        *("--json", str(out), "--tmp-dir", str(tmp_path)),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(out.read_text())
+    clients = {"ossnb md5", "ossnb crc64", "oss2", "oss-v2"}
+    assert {(s["client"], s["case"]) for s in data["samples"]} == {
+        (c, case) for c in clients for case in ("startup", "big", "small")
+    }
+    for sample in data["samples"]:  # the kernel's account of each whole child process
+        assert sample["cpu_s"] > 0 and sample["peak_rss_bytes"] > 0, sample
+    for case in ("big", "small"):
+        row = data["summary"][case]
+        assert all(row[c]["cpu"] > 0 for c in clients)
+        faster = min(row["oss2"]["cpu"], row["oss-v2"]["cpu"])
+        assert row["ossnb md5"]["ratio"] == row["ossnb md5"]["cpu"] / faster
+    assert data["emulator"]["parts"] == 20 and data["emulator"]["parts_per_s"] > 0
+    assert "ossnb ÷ faster SDK" in done.stdout and "versions: " in done.stdout
+    assert not list(tmp_path.glob("ossnb-whole-*")), "the temporary folder was not removed"

@@ -884,3 +884,33 @@ def test_streamed_body_chunks_cross_h11_uncopied_and_a_missed_swap_fails_loudly(
         transport.check_uncopied()  # the stand-in never reached the socket wrapper
     assert transport.uncopied(short) is short  # a short chunk travels as itself
     transport.check_uncopied()  # and nothing is pending
+
+
+def test_an_h11_that_copies_body_chunks_fails_loudly_and_sends_nothing_wrong(
+    client: Client, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stand-in relies on h11 passing one exact ``bytes`` object through. A future h11
+    that copies it would put the stand-in's zeros on the wire: the write refuses first."""
+    import h11
+
+    real_send = h11.Connection.send
+
+    def copying_send(self: h11.Connection, event: Any) -> bytes | None:
+        # simulates an h11 that copies every body chunk (the installed one is pinned and
+        # does not: a test of the real one is above); the real h11 does the rest
+        if isinstance(event, h11.Data):
+            event = h11.Data(data=bytes(bytearray(event.data)))
+        return real_send(self, event)
+
+    upload_id = client.execute(InitiateMultipartUpload(bucket, "pinned")).upload_id
+    body = data_of(1024 * 1024, seed=13)  # exactly one full chunk: the whole body is a stand-in
+    monkeypatch.setattr(h11.Connection, "send", copying_send)
+    sent: list[int] = []
+    with pytest.raises(RuntimeError, match="went through h11 copied"):
+        client.execute(UploadPart(bucket, "pinned", upload_id, 1, body), progress=sent.append)
+    monkeypatch.setattr(h11.Connection, "send", real_send)
+    assert sent == [], "no byte of the chunk was reported sent"
+    assert client.execute(ListParts(bucket, "pinned", upload_id)).parts == []
+    # and with the real h11 the same call goes through, byte for byte
+    result = client.execute(UploadPart(bucket, "pinned", upload_id, 1, body), progress=sent.append)
+    assert normalize_etag(result.etag) == md5_hex(body) and result.crc64 == crc64(body)

@@ -65,6 +65,12 @@ def add_parsers(subparsers: Any) -> None:
     where.add_argument("--no-checkpoint", action="store_true", help="do not write a checkpoint")
     up.add_argument("--upload-id", help="adopt this unfinished upload instead of starting one")
     up.add_argument("--receipt", metavar="FILE", help="write the JSON receipt to FILE")
+    up.add_argument(
+        "--checksum",
+        choices=("md5", "crc64"),
+        default="md5",
+        help="md5: Content-MD5 and ETag checked (default); crc64: CRC-64 only, less CPU",
+    )
     up.set_defaults(func=_guarded(cmd_upload))
 
     uploads = subparsers.add_parser("uploads", help="list or abort unfinished uploads")
@@ -143,6 +149,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         "part_size": args.part_size,
         "workers": args.workers,
         "checkpoint": checkpoint,
+        "checksum": args.checksum,
     }
     if args.upload_id:
         session = UploadSession.adopt(

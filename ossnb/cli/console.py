@@ -10,8 +10,6 @@ import queue
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from tqdm import tqdm
-
 from ..client.config import env_secrets
 from ..protocol.parts import format_size
 from ..protocol.transcript import mask_text
@@ -57,6 +55,8 @@ def run_with_progress(
         text = note(event)
         if text:  # as every error line: no rendering of an OSS_* secret is printed
             notes.put(mask_text(text, secrets, fragments=True))
+
+    from tqdm import tqdm  # loaded when a bar is drawn, not for --help
 
     unsubscribe = session.subscribe(collect)
     bar = tqdm(

@@ -27,7 +27,6 @@ from ..emulator import (
     DEFAULT_REGION,
     DEV_ACCESS_KEY_ID,
     DEV_ACCESS_KEY_SECRET,
-    DataDirInUse,
     Emulator,
     Fault,
     parse_fault,
@@ -187,6 +186,8 @@ def _serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(message)s",
         stream=sys.stderr,
     )
+    from ..emulator.store import DataDirInUse
+
     key_id, secret = args.access_key_id, args.access_key_secret
     try:
         emu = Emulator(

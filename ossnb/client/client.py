@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from ..protocol import signing
 from ..protocol.errors import (
@@ -42,14 +42,17 @@ from ..protocol.transcript import (
     mask_text,
 )
 from .config import Settings, region_from_endpoint, settings_from_env
-from .transport import CancellableTransport, Canceller, check_uncopied, uncopied
+
+if TYPE_CHECKING:  # httpx (and this package's transport over it) load with the first Client
+    import httpx
 
 __all__ = ["Client", "Endpoint", "RetryPolicy"]
 
 T = TypeVar("T")
 Progress = Callable[[int], None]
 _CHUNK = 1024 * 1024
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+DEFAULT_TIMEOUT = 60.0
+"""Seconds for each read, write and pool wait (connecting: 10 s) unless ``timeout=`` says."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ class Client:
         region: str | None = None,
         signature_version: int = 4,
         path_style: bool | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = None,
         retry: RetryPolicy = RetryPolicy(),
         max_connections: int = 32,
         clock: Callable[[], datetime] = _utcnow,
@@ -165,14 +168,17 @@ class Client:
         self.clock = clock
         self._listeners: list[Callable[[Exchange], None]] = [on_exchange] if on_exchange else []
         self._lock = threading.Lock()
+        httpx = _import_httpx()
+        from .transport import CancellableTransport, Canceller, CookielessClient
+
         self._canceller = Canceller()
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        self._http = _CookielessClient(
-            timeout=timeout,
+        self._http = CookielessClient(
+            timeout=httpx.Timeout(DEFAULT_TIMEOUT, connect=10.0) if timeout is None else timeout,
             limits=limits,
-            transport=CancellableTransport(limits),
+            transport=CancellableTransport(limits, tls=self.endpoint.scheme == "https"),
             headers={"accept-encoding": "identity", "user-agent": "ossnb"},
             follow_redirects=False,
         )
@@ -349,6 +355,8 @@ class Client:
         While it runs, setting ``cancel`` shuts the connection down (see
         :mod:`ossnb.client.transport`); the watch ends before the connection is pooled again.
         """
+        import httpx  # loaded by __init__ already: a dictionary look-up
+
         watch = self._canceller.watch(cancel)
         try:
             request = self._http.build_request(
@@ -441,31 +449,40 @@ class Client:
         self.close()
 
 
-class _NoCookies(httpx.Cookies):
-    """An always-empty cookie store: OSS sets no cookies, and parsing every response for
-    them (``Cookies.extract_cookies``) costs ~11 µs of GIL time a request."""
+def _import_httpx() -> ModuleType:
+    """``httpx``, imported without its command line where that is possible.
 
-    def extract_cookies(self, response: httpx.Response) -> None:
-        pass
-
-
-class _CookielessClient(httpx.Client):
-    """``httpx.Client`` without the cookie jar (see :class:`_NoCookies`)."""
-
-    _no_cookies = _NoCookies()
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._no_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        raise UsageError("this client keeps no cookies")
+    httpx's ``__init__`` imports ``httpx._main`` (its CLI) inside ``try: ... except
+    ImportError``, and that module loads click, rich and pygments whenever they are
+    installed: ~0.1 s of CPU at every start of a process that never runs httpx's CLI.
+    While httpx loads, ``httpx._main`` is marked missing, so httpx takes its fallback;
+    the mark is removed at once (``import httpx._main`` works afterwards). Should a
+    future httpx need the module, the import is simply done again without the mark.
+    """
+    if "httpx" in sys.modules:
+        return sys.modules["httpx"]
+    blocked = "httpx._main" not in sys.modules
+    if blocked:
+        sys.modules["httpx._main"] = None  # type: ignore[assignment]  # "missing", to import
+    try:
+        import httpx
+    except ImportError:
+        if not blocked:
+            raise
+        sys.modules.pop("httpx._main", None)
+        blocked = False
+        import httpx
+    finally:
+        if blocked and sys.modules.get("httpx._main", 0) is None:
+            del sys.modules["httpx._main"]
+    return httpx
 
 
 def _chunks(
     body: bytes, progress: Progress | None, cancel: threading.Event | None, sent: list[int]
 ) -> Iterator[bytes | memoryview]:
+    from .transport import check_uncopied, uncopied
+
     view = memoryview(body)
     for start in range(0, len(body), _CHUNK):
         if cancel is not None and cancel.is_set():

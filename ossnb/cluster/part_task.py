@@ -167,7 +167,7 @@ def _hash_and_put(
     )
 
 
-def _matches(expect: tuple[int, int | None, str], size: int, crc: int, md5: str) -> bool:
+def _matches(expect: tuple[int, int | None, str], size: int, crc: int, md5: str | None) -> bool:
     want_size, want_crc, want_etag = expect
     if want_size != size:
         return False

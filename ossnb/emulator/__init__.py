@@ -24,16 +24,16 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from ..protocol.parts import OSS_LIMITS, Limits
-from ..protocol.signing import Credentials
-from .app import App
 from .discovery import Published, find_published, publish, read_published, withdraw
 from .faults import Fault, Faults, parse_fault
-from .guards import ServerLimits
-from .rules import check_bucket_name
-from .server import EmulatorServer, make_server
-from .store import DataDirInUse, Store
+from .limits import ServerLimits
+
+if TYPE_CHECKING:  # the server, app and store load when an Emulator is built (light imports)
+    from .server import EmulatorServer
+    from .store import DataDirInUse
 
 __all__ = [
     "DEFAULT_DATA_DIR",
@@ -87,6 +87,12 @@ class Emulator:
         verbose: bool = False,
         server_limits: ServerLimits | None = None,
     ) -> None:
+        from ..protocol.signing import Credentials
+        from .app import App
+        from .rules import check_bucket_name
+        from .server import make_server
+        from .store import Store
+
         self.region = region
         self.credentials = Credentials(access_key_id, access_key_secret)
         self.store = Store(data_dir, region=region, limits=limits)
@@ -193,3 +199,14 @@ class Emulator:
 def serve_in_thread(data_dir: str | Path = DEFAULT_DATA_DIR, **options: object) -> Emulator:
     """Start an :class:`Emulator` in a background thread (options as for the constructor)."""
     return Emulator(data_dir, **options).start()  # type: ignore[arg-type]
+
+
+def __getattr__(name: str) -> object:
+    """``DataDirInUse`` loads with the store, when asked for."""
+    if name == "DataDirInUse":
+        from .store import DataDirInUse
+
+        return DataDirInUse
+    if name == "ServerLimits":
+        return ServerLimits
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,6 @@ requests there. A file left by a process that died is stale: the next owner repl
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import time
@@ -103,6 +102,8 @@ def process_alive(pid: int) -> bool:
 def _answers(endpoint: str, timeout: float = 2.0) -> bool:
     """True if ``endpoint`` answers an anonymous request the way OSS does (an error
     document with ``x-oss-request-id``)."""
+    import http.client  # loads ssl: only when a published endpoint is probed
+
     parts = urlsplit(endpoint)
     if parts.scheme != "http" or not parts.hostname:
         return False

@@ -2,6 +2,11 @@
 
 CRC-64 comes from ``fastcrc`` (Rust, releases the GIL). Part CRCs combine into the
 whole object's CRC without rereading data (docs/PROTOCOL.md §3.4), with zlib's GF(2) method.
+
+An upload checks its parts in one of :data:`CHECKSUM_MODES`: ``"md5"`` (the default, as
+the OSS documentation teaches it: Content-MD5 sent, ETag compared with the local MD5,
+and CRC-64 compared too) or ``"crc64"`` (no MD5 at all: each part's CRC-64 against the
+server's ``x-oss-hash-crc64ecma``, about 1.4 CPU s/GiB less).
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from functools import lru_cache
 
 from fastcrc import crc64 as _crc64
 
+from .errors import UsageError
+
 __all__ = [
+    "CHECKSUM_MODES",
     "EMPTY_MD5_B64",
     "Digest",
     "crc64",
@@ -25,9 +33,11 @@ __all__ = [
     "md5_hex",
     "multipart_etag",
     "normalize_etag",
+    "validate_checksum",
 ]
 
 EMPTY_MD5_B64 = "1B2M2Y8AsgTpgAmY7PhCfg=="
+CHECKSUM_MODES = ("md5", "crc64")
 _POLY_REFLECTED = 0xC96C5795D7870F42
 
 
@@ -46,23 +56,36 @@ def md5_b64(data: bytes | memoryview) -> str:
     return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
 
 
+def validate_checksum(mode: str) -> str:
+    """``mode`` if it is one of :data:`CHECKSUM_MODES`, else a :class:`UsageError`."""
+    if mode not in CHECKSUM_MODES:
+        raise UsageError(
+            f"checksum={mode!r} is not a checksum mode: use 'md5' (Content-MD5 and ETag, "
+            "the default) or 'crc64' (CRC-64 only, less CPU)"
+        )
+    return mode
+
+
 @dataclass(frozen=True)
 class Digest:
-    """The checksums of one body: size, MD5 (hex and base64) and CRC-64."""
+    """The checksums of one body: size, MD5 (hex and base64; ``None`` when not computed)
+    and CRC-64."""
 
     size: int
-    md5_hex: str
-    md5_b64: str
+    md5_hex: str | None
+    md5_b64: str | None
     crc64: int
 
     @property
-    def etag(self) -> str:
-        """The ETag OSS gives these bytes, with its quotes."""
-        return f'"{self.md5_hex}"'
+    def etag(self) -> str | None:
+        """The ETag OSS gives these bytes, with its quotes (``None`` without the MD5)."""
+        return None if self.md5_hex is None else f'"{self.md5_hex}"'
 
 
-def digest(data: bytes | memoryview) -> Digest:
-    """MD5 and CRC-64 of ``data`` in one call (both release the GIL)."""
+def digest(data: bytes | memoryview, *, md5: bool = True) -> Digest:
+    """CRC-64 and (unless ``md5=False``) MD5 of ``data`` in one call (both release the GIL)."""
+    if not md5:
+        return Digest(size=len(data), md5_hex=None, md5_b64=None, crc64=crc64(data))
     raw = hashlib.md5(data, usedforsecurity=False).digest()
     return Digest(
         size=len(data),

@@ -29,9 +29,9 @@ def describe_error(error: OssError) -> tuple[str, str | None]:
 
 
 def verify_part(number: int, etag: str, server_crc64: int | None, local: Digest) -> None:
-    """Raise :class:`IntegrityError` unless OSS's ETag is the local MD5 and its CRC-64
-    (when it sent one) the local CRC-64."""
-    if normalize_etag(etag) != local.md5_hex:
+    """Raise :class:`IntegrityError` unless OSS's ETag is the local MD5 (when one was
+    computed: not in CRC-only mode) and its CRC-64 (when it sent one) the local CRC-64."""
+    if local.md5_hex is not None and normalize_etag(etag) != local.md5_hex:
         raise IntegrityError(
             f"part {number}: OSS returned ETag {etag} but the local MD5 is "
             f"{local.md5_hex}; the part was altered on the way. Send it again "

@@ -7,10 +7,15 @@ glibc's per-thread arenas hold ~50 % more than that at 4 workers).
 
 A part the server already holds (found by ListParts on resume) is reused only when its
 size and CRC-64 match the local bytes (its ETag against the local MD5 when the server
-gave no CRC). Otherwise the bytes go out as one ``bytes`` body with Content-MD5; the
-returned ETag must equal the local MD5 and ``x-oss-hash-crc64ecma`` the local CRC-64.
-Transient failures are retried per part with jittered exponential backoff on top of
-the client's own retries; permanent ones fail the part with the OSS code and a hint.
+gave no CRC). Otherwise the bytes go out as one ``bytes`` body. With ``checksum="md5"``
+(the default) it carries Content-MD5, and the returned ETag must equal the local MD5 and
+``x-oss-hash-crc64ecma`` the local CRC-64. With ``checksum="crc64"`` no MD5 is computed
+or sent: the part's CRC-64 must equal ``x-oss-hash-crc64ecma`` (an answer without one is
+an :class:`IntegrityError`), and the ETag is recorded as the server gave it.
+Transient failures, and answers whose ETag or CRC-64 do not match the local bytes (the
+part was altered on the way; sending it again replaces it), are retried per part with
+jittered exponential backoff on top of the client's own retries; permanent ones fail
+the part with the OSS code and a hint.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from ..protocol.checksums import Digest, crc64, digest, md5_hex, normalize_etag
-from ..protocol.errors import Cancelled, OssError, is_transient
+from ..protocol.errors import Cancelled, IntegrityError, OssError, is_transient
 from ..protocol.models import PartInfo, UploadPartResult
 from ..protocol.operations import Operation, UploadPart
 from .ledger import Event, Ledger
@@ -53,6 +58,7 @@ class PartSender:
         emit: Callable[[Event], None],
         *,
         part_size: int,
+        checksum: str = "md5",
         attempts: int = 3,
         base_delay: float = 0.5,
         max_delay: float = 8.0,
@@ -65,6 +71,7 @@ class PartSender:
         self.emit = emit
         self.record = PartRecorder(ledger, emit, "local")
         self.part_size = part_size
+        self.md5 = checksum == "md5"
         self.attempts = attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -103,7 +110,7 @@ class PartSender:
                 crc = reuse.crc64 if reuse.crc64 is not None else crc64(data)
                 self.record.reused(number, reuse, crc, time.perf_counter() - started)
                 return
-            self._send(number, data, digest(data), cancel, started)
+            self._send(number, data, digest(data, md5=self.md5), cancel, started)
         except Cancelled:
             self.record.cancelled(number)
             raise
@@ -143,11 +150,19 @@ class PartSender:
         while True:
             self.record.started(number, local.md5_hex)
             try:
-                return self._upload(number, operation, cancel)
+                result = self._upload(number, operation, cancel)
             except OssError as exc:
                 if isinstance(exc, Cancelled) or not is_transient(exc) or round_ >= self.attempts:
                     raise
-                self.record.retrying(number, exc)
+                error: OssError = exc
+            else:
+                mismatch = self._verify(number, result, local)
+                if mismatch is None:
+                    return result
+                if round_ >= self.attempts:
+                    raise mismatch
+                error = mismatch  # sending the part again may fix it
+            self.record.retrying(number, error)
             delay = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (round_ - 1)))
             if cancel.wait(delay):
                 raise Cancelled(f"part {number} cancelled while waiting to retry")
@@ -170,3 +185,28 @@ class PartSender:
             row = self.ledger.row(number)
             if row.attempts == before:  # a transport without exchange events: count one
                 self.ledger.update(number, attempts=before + 1)
+
+    def _verify(
+        self, number: int, result: UploadPartResult, local: Digest
+    ) -> IntegrityError | None:
+        """The mismatch between the answer and the local bytes, if any (sending the part
+        again may fix it); raises when this mode has nothing to check the part against."""
+        if local.md5_hex is not None and normalize_etag(result.etag) != local.md5_hex:
+            return IntegrityError(
+                f"part {number}: OSS returned ETag {result.etag} but the local MD5 is "
+                f"{local.md5_hex}; the part was altered on the way. Send it again "
+                "(upload_part or start) or abort the upload"
+            )
+        if result.crc64 is None:
+            if self.md5:
+                return None
+            raise IntegrityError(
+                f"part {number}: the server sent no x-oss-hash-crc64ecma, so with "
+                "checksum='crc64' nothing checks this part; upload with checksum='md5'"
+            )
+        if result.crc64 != local.crc64:
+            return IntegrityError(
+                f"part {number}: OSS computed CRC-64 {result.crc64} but the local bytes give "
+                f"{local.crc64}; the part was altered on the way. Send it again or abort"
+            )
+        return None

@@ -17,7 +17,6 @@ resume after a crash; :meth:`UploadSession.adopt` takes over an upload by its ID
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..protocol.errors import UsageError
@@ -29,18 +28,11 @@ from .receipt import Receipt
 from .run import BackgroundRun
 from .session_core import ACTIVE, DEFAULT_CHECKPOINT, FINAL
 from .source import SourceLike
+from .widget_factory import set_widget_factory, widget_factory
 
 __all__ = ["DEFAULT_CHECKPOINT", "UploadSession", "set_widget_factory"]
 
 _S = SessionState
-_widget_factory: Callable[[UploadSession], Any] | None = None
-
-
-def set_widget_factory(factory: Callable[[UploadSession], Any]) -> None:
-    """Register what :meth:`UploadSession.widget` builds. The session never imports the
-    widgets (they sit above it); the package registers them, loaded on first use."""
-    global _widget_factory
-    _widget_factory = factory
 
 
 class UploadSession(BackgroundRun):
@@ -53,6 +45,11 @@ class UploadSession(BackgroundRun):
     source file. ``upload_id`` adopts an existing upload. ``endpoint`` names the endpoint
     in the checkpoint (default: the transport's ``identity`` or URL). ``part_attempts``
     bounds the session's retries of a part, each on top of the client's own retries.
+    ``checksum`` is ``"md5"`` (default: Content-MD5 sent, each ETag compared with the local
+    MD5, CRC-64 checked too) or ``"crc64"`` (no MD5, less CPU: each part's CRC-64 against
+    ``x-oss-hash-crc64ecma``; the ETag is recorded as the server gave it). Either way the
+    parts' combined CRC-64 is checked at Complete and a part that arrives altered is sent
+    again.
     """
 
     @classmethod
@@ -79,9 +76,10 @@ class UploadSession(BackgroundRun):
 
     def widget(self) -> Any:
         """This session's live notebook widget (one per session; display it in a cell)."""
-        if _widget_factory is None:
+        factory = widget_factory()  # the widgets sit above the session: registered by ossnb
+        if factory is None:
             raise UsageError("the notebook widgets are not loaded: `import ossnb` first")
-        return _widget_factory(self)
+        return factory(self)
 
     def initiate(self) -> str:
         """InitiateMultipartUpload (docs/PROTOCOL.md §2.8); returns the new upload ID."""

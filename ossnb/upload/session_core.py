@@ -1,7 +1,5 @@
-"""The state every upload session keeps: :class:`SessionCore` holds the plan, ledger,
-observers, checkpoint and state machine that the steps (:mod:`.session`) and the background
-run (:mod:`.run`) share, the views people see, and the moves every path ends with.
-"""
+"""What every upload session keeps (plan, ledger, observers, checkpoint, state machine),
+shared by the steps (:mod:`.session`) and the run (:mod:`.run`), and the views people see."""
 
 from __future__ import annotations
 
@@ -12,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
+from ..protocol.checksums import validate_checksum
 from ..protocol.errors import Cancelled, NoSuchUpload, OssError, UsageError
 from ..protocol.models import PartInfo
 from ..protocol.operations import InitiateMultipartUpload, validate_bucket_name, validate_key
@@ -50,8 +49,7 @@ FINAL = (_S.COMPLETED, _S.ABORTED)
 
 
 class SessionCore:
-    """State and transitions shared by the steps and the background run (see
-    :class:`ossnb.upload.session.UploadSession` for the parameters)."""
+    """State shared by the steps and the run (parameters: ``UploadSession``)."""
 
     def __init__(
         self,
@@ -69,11 +67,13 @@ class SessionCore:
         upload_id: str | None = None,
         endpoint: str | None = None,
         part_attempts: int = 3,
+        checksum: str = "md5",
     ) -> None:
         self.bucket = validate_bucket_name(bucket)
         self.key = validate_key(key)
         if workers < 1 or part_attempts < 1:
             raise UsageError("workers and part_attempts must be at least 1")
+        self.checksum = validate_checksum(checksum)
         self._transport = transport
         self.source = open_source(source)
         self.endpoint = endpoint or endpoint_identity(transport)
@@ -130,6 +130,7 @@ class SessionCore:
             self._calls.execute,
             self._observers.emit,
             part_size=self.plan.part_size,
+            checksum=self.checksum,
             attempts=part_attempts,
         )
         self._hold_checkpoint()  # last: nothing above can fail and leave it held
@@ -186,8 +187,8 @@ class SessionCore:
         return tuple(self._exchanges)
 
     def subscribe(self, observer: Callable[[Event], None]) -> Callable[[], None]:
-        """Call ``observer(event)`` on every change, from whichever thread made it (workers
-        too: keep it quick, never print or display from it). Returns an unsubscribe function."""
+        """Call ``observer(event)`` on every change, from any thread (keep it quick, never
+        print or display from it). Returns an unsubscribe function."""
         return self._observers.subscribe(observer)
 
     def receipt(self) -> Receipt:
