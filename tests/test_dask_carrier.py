@@ -132,6 +132,33 @@ def test_a_file_upload_on_the_cluster_is_byte_identical_and_no_task_holds_the_se
     assert all(DEV_ACCESS_KEY_ID.encode() in spec for spec in specs)
 
 
+def test_the_parts_map_colours_each_part_by_the_worker_that_carried_it(
+    server: ServerHandle, dask: DaskClient, work_dir: Path
+) -> None:
+    from ossnb.widgets import widget_for
+
+    client = make_client(server)
+    client.execute(PutBucket("dask-map"))
+    path = work_dir / "map.bin"
+    make_file(path, 7 * PART, seed=15)
+    session = UploadSession(client, path, "dask-map", "map.bin", part_size=PART)
+    ui = widget_for(session)
+    try:
+        ui.parts_map.colour_by = "worker"  # what the map's checkbox sets
+        session.start(carrier=DaskCarrier(dask))
+        session.wait(120)
+        assert ui.refresh()
+        workers = set(dask.scheduler_info()["workers"])
+        names = ui.parts_map.worker_names
+        assert names and set(names) <= workers
+        marks = ui.parts_map.workers
+        assert len(marks) == 7 and all(marks)  # every part names who carried it
+        rows = session.snapshot().rows
+        assert [names[m - 1] for m in marks] == [r.worker for r in rows]
+    finally:
+        ui.close()
+
+
 def test_byte_progress_from_the_workers_reaches_the_ledger(
     server_factory: Factory, dask: DaskClient, work_dir: Path
 ) -> None:

@@ -387,7 +387,8 @@ def test_ledger_stays_one_page_at_10000_parts(
         ui._render()
         renders.append(time.perf_counter() - t)
     assert min(renders) < 0.1, renders  # ten renders a second fit in a fraction of a core
-    assert len(_state_json(ui)) < 200_000
+    # the map's three bytes-per-part arrays dominate (sent as binary buffers on the wire)
+    assert len(_state_json(ui)) < 210_000
 
 
 def test_ledger_order_puts_failures_first() -> None:

@@ -17,7 +17,7 @@ import traitlets
 
 from ..upload.ledger import PartRow, PartState
 
-__all__ = ["CODES", "PartsMap", "encode"]
+__all__ = ["CODES", "PartsMap", "carriers", "encode"]
 
 _STATIC = Path(__file__).with_name("static")
 CODES = {
@@ -68,6 +68,22 @@ def encode(
     return bytes(codes), bytes(fills), bytes(attempts)
 
 
+def carriers(rows: Sequence[PartRow]) -> tuple[bytes, list[str]]:
+    """Who carried each part, a byte each (0: nobody yet, k: ``names[k - 1]``), and the
+    names: a Dask worker's address, ``browser``, or ``local`` for this process. Empty
+    until a part is carried, so a fresh plan's state stays small."""
+    names: dict[str, int] = {}
+    marks = bytearray(len(rows))
+    for i, row in enumerate(rows):
+        label = row.worker or row.carrier
+        if label and row.state is not PartState.PENDING:
+            index = names.get(label)
+            if index is None and len(names) < 255:
+                index = names[label] = len(names) + 1
+            marks[i] = index or 0
+    return (bytes(marks) if names else b""), list(names)  # nothing carried yet: nothing sent
+
+
 class PartsMap(anywidget.AnyWidget):
     """One cell per part; set :meth:`show` from the updater thread only."""
 
@@ -79,6 +95,10 @@ class PartsMap(anywidget.AnyWidget):
     codes = traitlets.Bytes(b"").tag(sync=True)
     fills = traitlets.Bytes(b"").tag(sync=True)
     attempts = traitlets.Bytes(b"").tag(sync=True)
+    workers = traitlets.Bytes(b"").tag(sync=True)
+    worker_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    colour_by = traitlets.Enum(("state", "worker"), "state").tag(sync=True)
+    """``"worker"`` colours each part by who carried it (a Dask worker, the browser)."""
 
     def __init__(
         self, part_size: int, total_size: int, details: Callable[[int], dict[str, Any]]
@@ -87,7 +107,14 @@ class PartsMap(anywidget.AnyWidget):
         self._details = details
         self.on_msg(self._on_msg)
 
-    def show(self, codes: bytes, fills: bytes, attempts: bytes) -> None:
+    def show(
+        self,
+        codes: bytes,
+        fills: bytes,
+        attempts: bytes,
+        workers: bytes = b"",
+        names: Sequence[str] = (),
+    ) -> None:
         """Send what changed, as one message."""
         with self.hold_sync():
             if self.count != len(codes):
@@ -98,6 +125,10 @@ class PartsMap(anywidget.AnyWidget):
                 self.fills = fills
             if self.attempts != attempts:
                 self.attempts = attempts
+            if self.workers != workers:
+                self.workers = workers
+            if self.worker_names != list(names):
+                self.worker_names = list(names)
 
     def reply(self, number: int) -> dict[str, Any]:
         """What a click on part ``number`` shows (also sent to the page)."""

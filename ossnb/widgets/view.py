@@ -37,7 +37,7 @@ from .controls import Controls, enabled, next_part
 from .journal import Journal
 from .ledger_table import ORDERS, counts_html, ledger_html, page_of
 from .markup import STYLE, esc
-from .parts_map import PartsMap, encode
+from .parts_map import PartsMap, carriers, encode
 from .resume import ServerParts
 from .status import Progress, numbers_html, status_html
 from .transcript import transcript_html
@@ -176,6 +176,11 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     @property
     def updater(self) -> Updater | None:
         return self._updater
+
+    @property
+    def parts_map(self) -> PartsMap:
+        """The map of parts; ``parts_map.colour_by = "worker"`` colours them by carrier."""
+        return self._map
 
     def close(self) -> None:
         """Stop the updater and drop the widgets (the session goes on). Idempotent; also
@@ -323,7 +328,9 @@ class UploadWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             if state in (_S.INITIATED, _S.RUNNING, _S.PAUSED, _S.ABORTED)
             else None
         )
-        self._map.show(*encode(snap.rows, held or (), aborted=state is _S.ABORTED))
+        self._map.show(
+            *encode(snap.rows, held or (), aborted=state is _S.ABORTED), *carriers(snap.rows)
+        )
         self._render_table(snap)
         self._render_transcript()
 

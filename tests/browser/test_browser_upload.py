@@ -177,6 +177,11 @@ def test_a_file_from_the_laptop_goes_up_from_the_page(
     took = time.monotonic() - started
     page.screenshot(path=str(ARTIFACTS / "browser-upload-completed.png"), full_page=True)
     assert altered, "the route never saw part 2"
+    # the map coloured by who carried each part: every one by the browser
+    page.locator(".ossnb-map-toggle input").check()
+    carried = page.locator(".ossnb-map-key-worker[data-worker='browser']")
+    expect(carried).to_have_attribute("data-count", str(-(-SIZE // PART)), timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "browser-upload-by-worker.png"), full_page=True)
     assert _object_md5(emulator, key) == md5  # byte-identical, read back with oss2
     rss_growth_kib = int(page.locator(".rss-probe").inner_text() or "0")
     print(

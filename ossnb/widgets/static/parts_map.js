@@ -24,6 +24,15 @@ const NOTES = {
   held: "on the server; re-checked (CRC-64) on Start",
   gone: "dropped by Abort: the server holds no parts",
 };
+// Who carried a part (colour by worker): the theme's own accent colours, in turn.
+const CARRIERS = [
+  ["--jp-brand-color1", "#1976d2"],
+  ["--jp-warn-color1", "#f57c00"],
+  ["--jp-accent-color1", "#00897b"],
+  ["--jp-error-color1", "#d32f2f"],
+  ["--jp-success-color1", "#388e3c"],
+  ["--jp-info-color1", "#0097a7"],
+];
 const HEIGHT = 120;
 const MAX_CELL = 28;
 
@@ -62,7 +71,16 @@ function render({ model, el }) {
   legend.className = "ossnb-map-legend";
   const info = document.createElement("div");
   info.className = "ossnb-map-info";
-  root.append(canvas, legend, info);
+  const toggle = document.createElement("label");
+  toggle.className = "ossnb-map-toggle";
+  const byWorker = document.createElement("input");
+  byWorker.type = "checkbox";
+  toggle.append(byWorker, " colour by worker");
+  byWorker.addEventListener("change", () => {
+    model.set("colour_by", byWorker.checked ? "worker" : "state");
+    model.save_changes();
+  });
+  root.append(canvas, legend, info); // the toggle leads the legend's one line
   el.append(root);
 
   let hover = null;
@@ -76,6 +94,7 @@ function render({ model, el }) {
     codes: bytes(model.get("codes")),
     fills: bytes(model.get("fills")),
     attempts: bytes(model.get("attempts")),
+    workers: bytes(model.get("workers")),
   });
 
   function colours() {
@@ -85,7 +104,10 @@ function render({ model, el }) {
 
   function draw() {
     frame = 0;
-    const { n, codes, fills } = data();
+    const { n, codes, fills, workers } = data();
+    const names = model.get("worker_names") || [];
+    const perWorker = model.get("colour_by") === "worker";
+    byWorker.checked = perWorker;
     // The height depends only on the part count and the width: it never changes while
     // an upload runs, so nothing below the map moves.
     const width = Math.max(1, Math.floor(root.clientWidth));
@@ -105,14 +127,25 @@ function render({ model, el }) {
     geometry = { s, cols };
     const gap = s >= 5 ? 1 : 0;
     const c = colours();
+    const style = getComputedStyle(root);
+    const hues = CARRIERS.map(([v, fb]) => style.getPropertyValue(v).trim() || fb);
     const counts = new Array(STATES.length).fill(0);
+    const carried = new Array(names.length + 1).fill(0);
     for (let i = 0; i < n; i += 1) {
       const code = codes[i] || 0;
       counts[code] += 1;
       const x = (i % cols) * s;
       const y = Math.floor(i / cols) * s;
       const w = s - gap;
-      if (code === 1 || code === 5) {
+      const by = workers[i] || 0;
+      carried[by] += 1;
+      if (perWorker && by && code !== 0 && code !== 6 && code !== 7) {
+        ctx.fillStyle = c[0];
+        ctx.fillRect(x, y, w, w);
+        const h = code === 1 || code === 5 ? Math.max(1, Math.round((w * (fills[i] || 0)) / 255)) : w;
+        ctx.fillStyle = hues[(by - 1) % hues.length];
+        ctx.fillRect(x, y + w - h, w, h);
+      } else if (code === 1 || code === 5) {
         ctx.fillStyle = c[0];
         ctx.fillRect(x, y, w, w);
         const h = Math.max(1, Math.round((w * (fills[i] || 0)) / 255));
@@ -139,7 +172,26 @@ function render({ model, el }) {
     }
     const summary = STATES.map(([name], k) => `${name} ${counts[k]}`).join(", ");
     canvas.setAttribute("aria-label", `parts map, ${n} part(s): ${summary}`);
+    if (perWorker) {
+      legend.replaceChildren(
+        toggle,
+        ...names.map((name, k) => {
+          const item = document.createElement("span");
+          item.className = "ossnb-map-key ossnb-map-key-worker";
+          const swatch = document.createElement("span");
+          swatch.className = "ossnb-map-swatch";
+          swatch.style.background = hues[k % hues.length];
+          item.append(swatch, `${name} ${carried[k + 1].toLocaleString("en-US")}`);
+          item.dataset.count = String(carried[k + 1]);
+          item.dataset.worker = name;
+          return item;
+        }),
+      );
+      describe();
+      return;
+    }
     legend.replaceChildren(
+      toggle,
       ...STATES.map(([name], k) => {
         const item = document.createElement("span");
         item.className = `ossnb-map-key ossnb-map-key-${name}`;
@@ -171,7 +223,9 @@ function render({ model, el }) {
     const offset = (number - 1) * partSize;
     const length = Math.max(0, Math.min(partSize, total - offset));
     const name = STATES[codes[number - 1] || 0][0];
-    let text = `part ${number}: bytes ${offset.toLocaleString("en-US")}–${Math.max(offset, offset + length - 1).toLocaleString("en-US")} (${size(length)}) · ${name} (${NOTES[name]}) · attempts ${attempts[number - 1] || 0}`;
+    const by = data().workers[number - 1] || 0;
+    const carrier = by ? ` · carried by ${(model.get("worker_names") || [])[by - 1]}` : "";
+    let text = `part ${number}: bytes ${offset.toLocaleString("en-US")}–${Math.max(offset, offset + length - 1).toLocaleString("en-US")} (${size(length)}) · ${name} (${NOTES[name]}) · attempts ${attempts[number - 1] || 0}${carrier}`;
     if (name === "sending" || name === "retrying") text += ` · ${Math.round(((fills[number - 1] || 0) * 100) / 255)}% sent`;
     const d = details.get(number);
     if (d) {
@@ -224,6 +278,8 @@ function render({ model, el }) {
   };
   model.on("change:codes", onChange);
   model.on("change:count", onChange);
+  model.on("change:colour_by", schedule);
+  model.on("change:workers", schedule);
   const resize = new ResizeObserver(schedule);
   resize.observe(root);
   const themes = new MutationObserver(schedule);
@@ -235,6 +291,8 @@ function render({ model, el }) {
     model.off("msg:custom", onMessage);
     model.off("change:codes", onChange);
     model.off("change:count", onChange);
+    model.off("change:colour_by", schedule);
+    model.off("change:workers", schedule);
     if (frame) cancelAnimationFrame(frame);
   };
 }
