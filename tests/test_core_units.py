@@ -427,3 +427,13 @@ def test_usage_error_is_a_value_error() -> None:
     assert issubclass(errors.UsageError, errors.OssError)
     assert issubclass(errors.ResponseError, errors.OssError)
     assert not issubclass(errors.ResponseError, errors.ServiceError)
+
+
+def test_a_part_size_of_zero_is_refused_not_replaced_by_the_default() -> None:
+    from ossnb.protocol.errors import UsageError
+    from ossnb.protocol.parts import OSS_LIMITS
+    from ossnb.upload.plan import make_plan
+
+    with pytest.raises(UsageError, match="part"):
+        make_plan("x", 10 * 1024 * 1024, 0, 4, OSS_LIMITS)
+    assert make_plan("x", 10 * 1024 * 1024, None, 4, OSS_LIMITS)[0].part_size == 8 * 1024 * 1024

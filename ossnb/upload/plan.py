@@ -56,7 +56,7 @@ def make_plan(
     label: str, size: int, part_size: int | None, workers: int, limits: Limits
 ) -> tuple[UploadPlan, list[Part]]:
     """The plan and its parts for ``size`` bytes (``part_size`` None: 8 MiB)."""
-    plan = plan_parts(size, part_size or DEFAULT_PART_SIZE, limits)
+    plan = plan_parts(size, DEFAULT_PART_SIZE if part_size is None else part_size, limits)
     parts = plan.parts()
     view = UploadPlan(
         label,
