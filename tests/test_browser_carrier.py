@@ -39,8 +39,12 @@ SIZE = 10 * PART + 1234  # 11 parts
 class Page:
     """The page's half in Python: hashes the bytes it holds, PUTs what the kernel signs."""
 
-    def __init__(self, data: bytes, corrupt_once: set[int] | None = None) -> None:
+    def __init__(
+        self, data: bytes, corrupt_once: set[int] | None = None, stall_after: int = 0
+    ) -> None:
         self.data = data
+        self.stall_after = stall_after  # after this many parts, wait (for the test's pause)
+        self.done = 0
         self.corrupt_once = set(corrupt_once or ())
         self.carrier: BrowserCarrier | None = None
         self.sent: list[Mapping[str, Any]] = []
@@ -89,6 +93,10 @@ class Page:
         finally:
             conn.close()
         if response.status == 200:
+            with self._lock:
+                self.done += 1
+                if self.stall_after and self.done >= self.stall_after:
+                    self.hold.clear()  # a slow page: the test pauses it part-way
             self._report(
                 {"type": "done", "number": number, "token": token,
                  "etag": response.headers["ETag"],
@@ -227,11 +235,12 @@ def test_pause_stops_the_page_and_resume_finishes(
 def test_abort_stops_the_page_and_leaves_no_parts(
     client: Client, bucket: str, data: bytes, page_factory: Any
 ) -> None:
-    page = page_factory(data)
+    page = page_factory(data, stall_after=2)
     session = browser_session(client, bucket, data)
     run(session, page)
     wait_for(lambda: session.snapshot().ledger.count(PartState.DONE) >= 2, what="2 parts")
     session.abort()
+    page.hold.set()
     assert session.state is SessionState.ABORTED
     assert any(m["type"] == "stop" for m in page.sent)
     assert session.receipt().server_parts_after_abort == 0
@@ -241,11 +250,12 @@ def test_choosing_the_same_file_again_resumes_and_sends_only_the_missing_parts(
     server: ServerHandle, client: Client, bucket: str, data: bytes, page_factory: Any,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    first = page_factory(data)
+    first = page_factory(data, stall_after=4)
     session = browser_session(client, bucket, data, checkpoint=tmp_path)
     run(session, first)
     wait_for(lambda: session.snapshot().ledger.count(PartState.DONE) >= 4, what="4 parts")
     session.pause()
+    first.hold.set()
     upload_id = session.upload_id
     # a reload (or a kernel restart): a new session for the same file finds the checkpoint
     again = browser_session(client, bucket, data, checkpoint=tmp_path)
@@ -263,11 +273,12 @@ def test_a_different_file_with_the_same_name_does_not_reuse_the_server_parts(
     server: ServerHandle, client: Client, bucket: str, data: bytes, page_factory: Any,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    first = page_factory(data)
+    first = page_factory(data, stall_after=3)
     session = browser_session(client, bucket, data, checkpoint=tmp_path)
     run(session, first)
     wait_for(lambda: session.snapshot().ledger.count(PartState.DONE) >= 3, what="3 parts")
     session.pause()
+    first.hold.set()
     changed = bytes(b ^ 1 for b in data)  # same name, size and lastModified, other bytes
     again = browser_session(client, bucket, changed, checkpoint=tmp_path)
     second = page_factory(changed)

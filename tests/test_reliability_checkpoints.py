@@ -31,6 +31,7 @@ from session_fixtures import (
 )
 from test_reliability_input import mounted_fixture  # noqa: F401 - fixture
 
+from ossnb.protocol.errors import UsageError
 from ossnb.protocol.operations import ListObjectsV2, ListParts
 from ossnb.upload.checkpoint import CheckpointError
 from ossnb.upload.checkpoint_lock import CheckpointLocked
@@ -234,8 +235,8 @@ def test_a_checkpoint_that_cannot_be_written_after_initiate_leaves_no_upload(
 def test_a_running_session_keeps_its_checkpoint_from_a_second_one_in_the_same_process(
     server_factory: Factory, work_dir: Path, scenario: Scenario
 ) -> None:
-    """A notebook cell run twice: the second session is refused while the first runs, and
-    takes the checkpoint over once the first is no longer running."""
+    """A notebook cell run twice: the second session is refused while the first sends, and
+    takes the upload over once the first is paused; the first can then no longer steer it."""
     scenario("checkpoint: a second session of the same process waits for the running one")
     server = server_factory("--fault", "UploadPart@1x1000=delay:0.3", "--bucket", "cell")
     client = make_client(server)
@@ -247,10 +248,12 @@ def test_a_running_session_keeps_its_checkpoint_from_a_second_one_in_the_same_pr
         UploadSession(client, path, "cell", "cell.bin", part_size=PART)
     first.pause()
     wait_for(lambda: first.state.value == "paused", 10, "the pause")
-    with pytest.raises(CheckpointLocked):  # paused is still driving it
-        UploadSession(client, path, "cell", "cell.bin", part_size=PART)
-    first.abort()
-    second = UploadSession(client, path, "cell", "cell.bin", part_size=PART)
+    second = UploadSession(client, path, "cell", "cell.bin", part_size=PART)  # takes it over
+    assert second.upload_id == first.upload_id  # the same upload, resumed
+    with pytest.raises(UsageError, match="took this upload over"):
+        first.resume()
+    with pytest.raises(UsageError, match="took this upload over"):
+        first.abort()  # it would drop the upload the second one drives
     second.start()
     assert second.wait(60).verified
     assert sdk_read(server, "cell", "cell.bin") == data

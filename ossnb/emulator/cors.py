@@ -43,12 +43,12 @@ _FORBIDDEN = (
 def load(call: Call) -> CorsConfig | None:
     """The bucket's configuration, if it has one (``NoSuchBucket`` if there is no bucket)."""
     text = call.store.bucket_config(call.bucket, KIND)
-    return None if text is None else CorsConfig.from_json(text)
+    return None if text is None else parse_config(text.encode())
 
 
 def put_bucket_cors(call: Call) -> Reply:
     config = parse_config(call.small_body(MAX_XML))
-    call.store.set_bucket_config(call.bucket, KIND, config.to_json())
+    call.store.set_bucket_config(call.bucket, KIND, render_config(config).decode())
     return empty_reply(200)
 
 
@@ -116,7 +116,7 @@ def response_headers(store: Store, bucket: str, origin: str, method: str) -> dic
         return {}
     if text is None:
         return {}
-    config = CorsConfig.from_json(text)
+    config = parse_config(text.encode())
     rule = config.match(origin, method)
     headers = _allow(rule, origin, config.response_vary) if rule else {}
     if config.response_vary:

@@ -9,9 +9,8 @@ with these rules; the browser upload checks a bucket's rules before it sends a p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import ClassVar
 
 from . import errors, xml
@@ -64,24 +63,6 @@ class CorsConfig:
     def match(self, origin: str, method: str, requested: Sequence[str] = ()) -> CorsRule | None:
         """The first rule that allows the request (rules are tried in order)."""
         return next((r for r in self.rules if r.allows(origin, method, requested)), None)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> CorsConfig:
-        data = json.loads(text)
-        rules = tuple(
-            CorsRule(
-                tuple(r["origins"]),
-                tuple(r["methods"]),
-                tuple(r["headers"]),
-                tuple(r["expose"]),
-                r["max_age"],
-            )
-            for r in data["rules"]
-        )
-        return cls(rules, bool(data["response_vary"]))
 
 
 def _wildcard(pattern: str, value: str) -> bool:

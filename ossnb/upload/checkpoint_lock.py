@@ -71,7 +71,7 @@ class CheckpointLock:
                 if other is not None and other is not owner and busy(other):
                     raise CheckpointLocked(
                         f"{self.checkpoint} is in use by another upload session of this "
-                        f"process ({other!r}); pause or abort that one first"
+                        f"process, which is sending ({other!r}); pause or abort that one first"
                     )
                 held.owner = weakref.ref(owner)
             else:

@@ -79,6 +79,7 @@ class BackgroundRun(ResumeFinder):
         with self._lock:
             if self._state is not _S.PAUSED or self._pool is None:
                 raise UsageError(f"nothing to resume: the session is {self._state.value}")
+            self._checkpoint.check_held(self)
             change = self._set_state(_S.RUNNING)
             self._pool.resume()
         self._announce(change, "resumed")

@@ -144,6 +144,7 @@ class UploadSession(BackgroundRun):
                 return self.receipt()
             if state in (_S.COMPLETED, _S.COMPLETING):
                 raise UsageError(f"the upload is {state.value}; too late to abort")
+            self._checkpoint.check_held(self)  # not an upload another session took over
             running = self._runner is not None and self._runner.is_alive()
             change = self._set_state(_S.ABORTING)
             self._step_cancel.set()

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from ..protocol.errors import UsageError
 from .checkpoint import Checkpoint, CheckpointError, CheckpointFile, SourceIdentity
 from .checkpoint_lock import CheckpointLock
 
@@ -67,6 +68,14 @@ class CheckpointKeeper:
         """Take the lock for ``owner`` (see :class:`CheckpointLock`); before anything is sent."""
         if self._lock is not None:
             self._lock.acquire(owner, busy)
+
+    def check_held(self, owner: object) -> None:
+        """:class:`UsageError` if another session of this process took the upload over."""
+        if self._lock is not None and not self._lock.holds(owner):
+            raise UsageError(
+                "another upload session of this process took this upload over (the same "
+                "file and target, e.g. a cell run again): steer it from that session"
+            )
 
     def let_go(self, owner: object) -> None:
         """Release the lock: the upload is over (completed or aborted)."""

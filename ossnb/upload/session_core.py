@@ -46,6 +46,7 @@ DEFAULT_CHECKPOINT = BESIDE_SOURCE
 _S = SessionState
 ACTIVE = (_S.RUNNING, _S.PAUSED, _S.COMPLETING, _S.ABORTING)
 FINAL = (_S.COMPLETED, _S.ABORTED)
+_SENDING = (_S.RUNNING, _S.COMPLETING, _S.ABORTING)
 
 
 class SessionCore:
@@ -159,7 +160,7 @@ class SessionCore:
 
     @property
     def observer_errors(self) -> list[BaseException]:
-        """Exceptions raised by observers (kept, never printed from worker threads)."""
+        """Exceptions raised by observers (kept, never printed)."""
         return list(self._observers.errors)
 
     def snapshot(self) -> SessionSnapshot:
@@ -187,8 +188,8 @@ class SessionCore:
         return tuple(self._exchanges)
 
     def subscribe(self, observer: Callable[[Event], None]) -> Callable[[], None]:
-        """Call ``observer(event)`` on every change, from any thread (keep it quick, never
-        print or display from it). Returns an unsubscribe function."""
+        """Call ``observer(event)`` on every change, from any thread (keep it quick: never
+        print from it); returns an unsubscribe function."""
         return self._observers.subscribe(observer)
 
     def receipt(self) -> Receipt:
@@ -377,8 +378,8 @@ class SessionCore:
         self._observers.emit(ExchangeEvent(exchange, part))
 
     def _hold_checkpoint(self) -> None:
-        """Hold the checkpoint's lock (before anything is sent; again on each start)."""
-        self._checkpoint.hold(self, lambda other: getattr(other, "state", None) in ACTIVE)
+        """Hold the checkpoint's lock before anything is sent (a paused session is taken over)."""
+        self._checkpoint.hold(self, lambda other: getattr(other, "state", None) in _SENDING)
 
     def _forget_upload(self) -> None:
         problem = self._checkpoint.forget()
