@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,9 @@ BUCKET = "bench"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 KERNEL_IDLE = """() => {
+  const k = document.querySelector('.jp-NotebookPanel-toolbar .jp-KernelName jp-button');
   const i = document.querySelector('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator');
-  return !!(i && i.dataset.status === 'idle');
+  return !!(k && i && k.getAttribute('aria-label') !== 'No Kernel' && i.dataset.status === 'idle');
 }"""
 
 
@@ -63,6 +65,8 @@ def _wait(url: str, timeout: float = 60) -> None:
         try:
             urllib.request.urlopen(url, timeout=1).close()
             return
+        except urllib.error.HTTPError:
+            return  # it answers (the emulator refuses an anonymous GET /: still up)
         except OSError:
             if time.monotonic() > deadline:
                 raise
@@ -80,7 +84,7 @@ def _notebook(path: Path, source: str) -> None:
 
 
 def _run_all(page: Any, url: str) -> None:
-    page.goto(url)
+    page.goto(f"{url}?reset")  # a fresh workspace: only this notebook open
     page.wait_for_function(KERNEL_IDLE, timeout=120_000)
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
     page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
@@ -93,7 +97,11 @@ def _gone(client: Client, key: str) -> None:
 def browser_round(page: Any, lab: str, path: Path, client: Client, key: str) -> float:
     _gone(client, key)
     _run_all(page, f"{lab}/lab/tree/browser.ipynb")
-    page.locator(".ossnb-bu input[type=file]").wait_for(state="attached", timeout=120_000)
+    try:
+        page.locator(".ossnb-bu input[type=file]").wait_for(state="attached", timeout=120_000)
+    except Exception:
+        page.screenshot(path="/tmp/bench-browser-fail.png")
+        raise
     started = time.monotonic()
     page.set_input_files(".ossnb-bu input[type=file]", str(path))
     while True:
@@ -122,8 +130,11 @@ def file_upload_limit(page: Any, lab: str, folder: Path, top_mib: int) -> tuple[
         sample = folder / f"fu-{size}.bin"
         sample.write_bytes(os.urandom(size * MiB))
         _run_all(page, f"{lab}/lab/tree/fileupload.ipynb")
-        page.locator(".widget-upload input[type=file]").wait_for(state="attached", timeout=60_000)
-        page.set_input_files(".widget-upload input[type=file]", str(sample))
+        button = page.locator(".jp-OutputArea button", has_text="Upload")
+        button.wait_for(timeout=60_000)
+        with page.expect_file_chooser() as chooser:  # its <input> is not in the page
+            button.click()
+        chooser.value.set_files(str(sample))
         try:
             page.locator(".fu-probe", has_text=str(size * MiB)).wait_for(timeout=60_000)
         except Exception:
