@@ -6,6 +6,7 @@ Kept apart from :mod:`ossnb.connect` so the CLI never imports ipywidgets.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 from .client import Client
@@ -61,6 +62,7 @@ def browser_upload_widget(
     part_size: int | str | None = None,
     workers: int = 3,
     checkpoint: str | os.PathLike[str] = BROWSER_CHECKPOINTS,
+    url_lifetime: timedelta = timedelta(minutes=15),
 ) -> BrowserUploadView:
     """Upload files from the user's own computer: the browser sends the parts straight to
     ``oss://bucket/prefix/`` with presigned URLs; the kernel keeps the credentials and steers.
@@ -70,6 +72,8 @@ def browser_upload_widget(
     ETag: on the embedded emulator the rule is added; elsewhere the widget shows the rule
     to add, and adds it when the credentials may. ``checkpoint`` is the folder that lets
     choosing the same file again (after a reload or a kernel restart) resume its upload.
+    ``url_lifetime`` is how long each part's presigned URL is valid (signed just before
+    its PUT; a fresh one is issued if it expires first).
     """
     target = parse_oss_url(url)
     client = connect(endpoint, region=region, credentials=credentials, data_dir=data_dir)
@@ -91,7 +95,7 @@ def browser_upload_widget(
         _add_cors_rule(client, target.bucket, origin)
         return f"Added a CORS rule to {target.bucket} for {origin}: choose the files again."
 
-    return BrowserUploadView(str(target), open_upload, add_rule)
+    return BrowserUploadView(str(target), open_upload, add_rule, url_lifetime=url_lifetime)
 
 
 def part_rule(origin: str) -> CorsRule:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import ipywidgets as w
 import traitlets
 
 from ..protocol.errors import OssError
-from ..upload.browser_carrier import BrowserCarrier, BrowserFile
+from ..upload.browser_carrier import DEFAULT_LIFETIME, BrowserCarrier, BrowserFile
 from ..upload.ledger import SessionState
 from ..upload.session import UploadSession
 from .view import widget_for
@@ -72,13 +73,21 @@ class _FileChannel:
 class BrowserUploadView(w.VBox):  # type: ignore[misc]
     """The picker over one upload widget per chosen file."""
 
-    def __init__(self, target: str, open_upload: OpenUpload, add_rule: AddRule | None) -> None:
+    def __init__(
+        self,
+        target: str,
+        open_upload: OpenUpload,
+        add_rule: AddRule | None,
+        *,
+        url_lifetime: timedelta = DEFAULT_LIFETIME,
+    ) -> None:
         self.picker = FilePicker(target=target)
         self.uploads = w.VBox()
         super().__init__([self.picker, self.uploads])
         self.add_class("ossnb-browser-upload")
         self._open_upload = open_upload
         self._add_rule = add_rule
+        self._lifetime = url_lifetime
         self._lock = threading.Lock()
         self._origin = ""
         self.sessions: dict[str, UploadSession] = {}
@@ -121,7 +130,7 @@ class BrowserUploadView(w.VBox):  # type: ignore[misc]
             self.picker.problem = f"{name}: {exc}"
             return
         self.picker.problem, self.picker.cors_rule = "", ""
-        carrier = BrowserCarrier(_FileChannel(self.picker, file_id))
+        carrier = BrowserCarrier(_FileChannel(self.picker, file_id), lifetime=self._lifetime)
         with self._lock:
             self.sessions[file_id], self._carriers[file_id] = session, carrier
         self.uploads.children = (*self.uploads.children, widget_for(session))

@@ -276,3 +276,41 @@ def test_a_voila_page_is_an_upload_app_with_no_key_in_the_page(
     page.screenshot(path=str(ARTIFACTS / "browser-upload-voila.png"), full_page=True)
     assert _object_md5(emulator, key) == md5
     assert emulator.access_key_secret not in page.content()
+
+
+@pytest.mark.parametrize("lab", ["perCommTarget"], indirect=True)
+def test_an_expired_part_url_is_issued_again(
+    page: Any, lab: dict[str, Any], emulator: ServerHandle, tmp_path: Path
+) -> None:
+    path = tmp_path / "short.bin"
+    data = os.urandom(4 * PART)
+    path.write_bytes(data)
+    make_client(emulator).execute(PutBucketCors(BUCKET, CorsConfig((part_rule(lab["url"]),))))
+    cell = CELL.format(bucket=BUCKET).replace(
+        "workers=3)", "workers=3, url_lifetime=__import__('datetime').timedelta(seconds=2))"
+    )
+    nb = new_notebook()
+    nb.cells = [new_code_cell(cell)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, lab["root"] / "browser-expiry.ipynb")
+    _open(page, lab, "browser-expiry.ipynb")
+    puts: list[str] = []
+
+    def late(route: Any) -> None:  # the first PUT of part 2 waits past its URL's 2 s
+        if route.request.method == "PUT":
+            puts.append(route.request.url)
+            if len(puts) == 1:
+                time.sleep(4)
+        route.continue_()
+
+    page.route(lambda url: "partNumber=2&" in url, late)
+    page.set_input_files(INPUT, str(path))
+    _wait_completed(page, f"laptop/{path.name}", emulator, timeout=120)
+    assert len(puts) == 2, puts  # refused as expired, then sent with a fresh URL
+    first, second = (re.search(r"x-oss-date=(\w+)", u) for u in puts)
+    assert first and second and first[1] <= second[1]
+    assert _object_md5(emulator, f"laptop/{path.name}") == hashlib.md5(data).hexdigest()
