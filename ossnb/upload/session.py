@@ -52,6 +52,13 @@ class UploadSession(BackgroundRun):
     again.
     """
 
+    @property
+    def endpoint_url(self) -> str:
+        """The endpoint's URL: the one to point oss2 or ``ossnb uploads list`` at (the
+        checkpoint's ``endpoint`` may instead name the embedded emulator's data folder)."""
+        url = getattr(getattr(self._transport, "endpoint", None), "url", None)
+        return url if isinstance(url, str) and url else self.endpoint
+
     @classmethod
     def adopt(
         cls,

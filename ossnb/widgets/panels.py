@@ -35,7 +35,7 @@ def header_html(session: UploadSession) -> str:
         f'<code class="ossnb-target">{esc(s.url)}</code> ← {esc(s.source.label)} '
         f'({size(plan.size)}) · <span class="ossnb-plan">{plan.part_count:,} part(s) of '
         f"{size(plan.part_size)}</span> · {plan.workers} worker(s) · endpoint "
-        f'<code class="ossnb-endpoint">{esc(s.endpoint)}</code>'
+        f'<code class="ossnb-endpoint">{esc(s.endpoint_url)}</code>'
     )
 
 
@@ -43,7 +43,7 @@ def plan_html(session: UploadSession) -> str:
     s, plan = session, session.plan
     pairs = [
         ("target", f"<code>{esc(s.url)}</code>"),
-        ("endpoint", f"<code>{esc(s.endpoint)}</code>"),
+        ("endpoint", f"<code>{esc(s.endpoint_url)}</code>"),
         ("source", f"{esc(s.source.label)} ({size(plan.size)})"),
         (
             "plan",
