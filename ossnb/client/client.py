@@ -9,17 +9,11 @@ mid-flight, and reports every attempt as a masked :class:`~ossnb.protocol.transc
 
 from __future__ import annotations
 
-import ipaddress
-import random
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit
 
 from ..protocol import signing
 from ..protocol.errors import (
@@ -42,6 +36,8 @@ from ..protocol.transcript import (
     mask_text,
 )
 from .config import Settings, region_from_endpoint, settings_from_env
+from .endpoint import DEFAULT_RETRY, Endpoint, RetryPolicy
+from .httpx_loader import import_httpx
 
 if TYPE_CHECKING:  # httpx (and this package's transport over it) load with the first Client
     import httpx
@@ -53,79 +49,6 @@ Progress = Callable[[int], None]
 _CHUNK = 1024 * 1024
 DEFAULT_TIMEOUT = 60.0
 """Seconds for each read, write and pool wait (connecting: 10 s) unless ``timeout=`` says."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently transient failures are retried (full jitter backoff)."""
-
-    attempts: int = 4
-    base_delay: float = 0.2
-    max_delay: float = 8.0
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A parsed endpoint: scheme, host[:port], and whether buckets go in the path."""
-
-    scheme: str
-    netloc: str
-    path_style: bool
-
-    @classmethod
-    def parse(cls, endpoint: str, path_style: bool | None = None) -> Endpoint:
-        """``oss-cn-hangzhou.aliyuncs.com`` (https implied) or ``http://127.0.0.1:9000``.
-
-        Path-style is chosen automatically for IP literals and ``localhost``.
-        """
-        text = endpoint.strip()
-        if "://" not in text:
-            text = "https://" + text
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(
-                f"not an endpoint URL: {endpoint!r} (e.g. https://oss-cn-hangzhou.aliyuncs.com)"
-            )
-        if path_style is None:
-            path_style = parts.hostname == "localhost" or _is_ip(parts.hostname)
-        return cls(parts.scheme, parts.netloc, path_style)
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://{self.netloc}"
-
-    def host_and_path(self, request: Request) -> tuple[str, str]:
-        """The Host and the path a request goes to."""
-        if self.path_style or request.bucket is None:
-            return self.netloc, request.path
-        return f"{request.bucket}.{self.netloc}", request.virtual_path
-
-    def connect_netloc(self, host: str) -> str:
-        """Where to open the connection for ``host``.
-
-        ``<bucket>.localhost`` is loopback by definition (RFC 6761 §6.3) but most
-        resolvers (glibc) do not know it: connect to the endpoint itself and name the
-        virtual host in the ``Host`` header only.
-        """
-        name = urlsplit(f"//{host}").hostname or ""
-        endpoint_name = urlsplit(f"//{self.netloc}").hostname or ""
-        if name.endswith(".localhost") and (
-            endpoint_name == "localhost" or endpoint_name.endswith(".localhost")
-        ):
-            return self.netloc
-        return host
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _utcnow() -> datetime:
@@ -148,7 +71,7 @@ class Client:
         signature_version: int = 4,
         path_style: bool | None = None,
         timeout: float | httpx.Timeout | None = None,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         max_connections: int = 32,
         clock: Callable[[], datetime] = _utcnow,
         on_exchange: Callable[[Exchange], None] | None = None,
@@ -168,7 +91,7 @@ class Client:
         self.clock = clock
         self._listeners: list[Callable[[Exchange], None]] = [on_exchange] if on_exchange else []
         self._lock = threading.Lock()
-        httpx = _import_httpx()
+        httpx = import_httpx()
         from .transport import CancellableTransport, Canceller, CookielessClient
 
         self._canceller = Canceller()
@@ -447,35 +370,6 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _import_httpx() -> ModuleType:
-    """``httpx``, imported without its command line where that is possible.
-
-    httpx's ``__init__`` imports ``httpx._main`` (its CLI) inside ``try: ... except
-    ImportError``, and that module loads click, rich and pygments whenever they are
-    installed: ~0.1 s of CPU at every start of a process that never runs httpx's CLI.
-    While httpx loads, ``httpx._main`` is marked missing, so httpx takes its fallback;
-    the mark is removed at once (``import httpx._main`` works afterwards). Should a
-    future httpx need the module, the import is simply done again without the mark.
-    """
-    if "httpx" in sys.modules:
-        return sys.modules["httpx"]
-    blocked = "httpx._main" not in sys.modules
-    if blocked:
-        sys.modules["httpx._main"] = None  # type: ignore[assignment]  # "missing", to import
-    try:
-        import httpx
-    except ImportError:
-        if not blocked:
-            raise
-        sys.modules.pop("httpx._main", None)
-        blocked = False
-        import httpx
-    finally:
-        if blocked and sys.modules.get("httpx._main", 0) is None:
-            del sys.modules["httpx._main"]
-    return httpx
 
 
 def _chunks(

@@ -11,30 +11,21 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
 
 from ..protocol import errors
 from ..protocol.checksums import crc64_combine_all, multipart_etag, normalize_etag
-from ..protocol.parts import OSS_LIMITS, Limits
-from .blobs import Blob, Blobs
+from .blobs import Blob
 from .listing import PAST, Page, paginate
 from .records import (
     OBJECT_COLUMNS,
-    SCHEMA,
     BucketInfo,
     DataDirInUse,
     ObjectInfo,
     ObjectReader,
     PartInfo,
     UploadInfo,
-    bucket_values,
-    lock_dir,
     object_row,
     part_row,
     require_bucket,
@@ -42,6 +33,7 @@ from .records import (
     upload_row,
     write_object,
 )
+from .store_base import StoreBase
 
 __all__ = [
     "BucketInfo",
@@ -53,127 +45,12 @@ __all__ = [
     "UploadInfo",
 ]
 
-_BATCH = 500
+
+_BATCH = 500  # rows a listing reads at a time
 
 
-class Store:
+class Store(StoreBase):
     """Buckets, objects and multipart uploads with OSS semantics (docs/PROTOCOL.md §2, §3)."""
-
-    def __init__(
-        self,
-        root: str | Path,
-        *,
-        region: str = "cn-hangzhou",
-        limits: Limits = OSS_LIMITS,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.region = region
-        self.limits = limits
-        self._clock = clock
-        self._lockfile = lock_dir(self.root)
-        self.blobs = Blobs(self.root)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            self.root / "meta.sqlite3", check_same_thread=False, isolation_level=None
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        self.blobs.collect(self._referenced_blobs())
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-        if self._lockfile is not None:
-            self._lockfile.close()
-            self._lockfile = None
-
-    def now(self) -> int:
-        return int(self._clock())
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
-
-    def _referenced_blobs(self) -> set[str]:
-        refs = {str(r[0]) for r in self._read("SELECT blob FROM parts")}
-        for (manifest,) in self._read("SELECT manifest FROM objects"):
-            refs.update(blob_id for blob_id, _ in json.loads(str(manifest)))
-        return refs
-
-    # -- buckets (docs/PROTOCOL.md §2.1, §2.2) ------------------------------------------------
-
-    def create_bucket(
-        self,
-        name: str,
-        *,
-        acl: str = "private",
-        storage_class: str = "Standard",
-        redundancy: str = "LRS",
-    ) -> BucketInfo:
-        """Create ``name``; re-creating it with the same settings is a no-op."""
-        with self._tx() as db:
-            row = db.execute("SELECT * FROM buckets WHERE name=?", (name,)).fetchone()
-            if row is not None:
-                existing = BucketInfo(*row)
-                if (existing.storage_class, existing.redundancy) != (storage_class, redundancy):
-                    raise errors.BucketAlreadyExists(details={"BucketName": name})
-                return existing
-            info = BucketInfo(name, self.now(), self.region, storage_class, redundancy, acl)
-            db.execute("INSERT INTO buckets VALUES (?,?,?,?,?,?)", bucket_values(info))
-            return info
-
-    def bucket(self, name: str) -> BucketInfo:
-        rows = self._read("SELECT * FROM buckets WHERE name=?", (name,))
-        if not rows:
-            raise errors.NoSuchBucket(details={"BucketName": name})
-        return BucketInfo(*rows[0])  # type: ignore[arg-type]
-
-    def buckets(self) -> list[BucketInfo]:
-        return [BucketInfo(*r) for r in self._read("SELECT * FROM buckets ORDER BY name")]  # type: ignore[arg-type]
-
-    def delete_bucket(self, name: str) -> None:
-        with self._tx() as db:
-            require_bucket(db, name)
-            busy = db.execute(
-                "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket=?)"
-                " OR EXISTS(SELECT 1 FROM uploads WHERE bucket=?)",
-                (name, name),
-            ).fetchone()[0]
-            if busy:
-                raise errors.BucketNotEmpty(details={"BucketName": name})
-            db.execute("DELETE FROM buckets WHERE name=?", (name,))
-            db.execute("DELETE FROM bucket_configs WHERE bucket=?", (name,))
-
-    def bucket_config(self, bucket: str, kind: str) -> str | None:
-        """A bucket's stored sub-resource configuration (``cors``), if it has one."""
-        with self._tx() as db:
-            require_bucket(db, bucket)
-            row = db.execute(
-                "SELECT document FROM bucket_configs WHERE bucket=? AND kind=?", (bucket, kind)
-            ).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_bucket_config(self, bucket: str, kind: str, document: str | None) -> None:
-        """Replace (or with ``None`` remove) a bucket's ``kind`` configuration."""
-        with self._tx() as db:
-            require_bucket(db, bucket)
-            db.execute("DELETE FROM bucket_configs WHERE bucket=? AND kind=?", (bucket, kind))
-            if document is not None:
-                db.execute("INSERT INTO bucket_configs VALUES (?,?,?)", (bucket, kind, document))
 
     # -- objects (docs/PROTOCOL.md §2.3-2.7) --------------------------------------------------
 
