@@ -3,7 +3,7 @@
 Three checks over every text file of the repository (package, tests, benchmarks,
 notebooks, docs, README, pyproject, dev.sh, CI script):
 
-* a named document (``SOMETHING.md``, in capitals, with or without a folder) exists,
+* a named document (a file name in capitals ending in ``.md``, with or without a folder) exists,
   relative to the repository root or to the citing file;
 * no shorthand citation of a design, specification or testing document that is not a
   file here (the all-capitals words that would name one);

@@ -18,6 +18,7 @@ from typing import ClassVar, Generic, TypeVar
 from urllib.parse import unquote
 
 from . import xml
+from .checksums import md5_b64
 from .content_types import guess_content_type
 from .errors import ResponseError, UsageError
 from .http import Request, Response
@@ -30,6 +31,7 @@ __all__ = [
     "format_http_date",
     "format_timestamp",
     "guess_content_type",
+    "md5_header",
     "parse_crc64",
     "parse_http_date",
     "parse_timestamp",
@@ -138,6 +140,11 @@ def validate_page_size(name: str, value: int | None) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIST_PAGE:
         raise UsageError(f"{name} must be between 1 and {MAX_LIST_PAGE}, got {value!r}")
     return value
+
+
+def md5_header(body: bytes = b"") -> dict[str, str]:
+    """The ``Content-MD5`` v2 adds to non-data requests (docs/PROTOCOL.md §1.2)."""
+    return {"content-md5": md5_b64(body)}
 
 
 def validate_content_md5(value: str | None) -> str | None:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from . import errors, xml
-from ._opbase import Operation, validate_bucket_name
-from .checksums import md5_b64
+from ._opbase import Operation, md5_header, validate_bucket_name
 from .http import Request, Response
 
 __all__ = [
@@ -155,10 +154,6 @@ def render_config(config: CorsConfig) -> bytes:
     return xml.to_bytes(xml.element("CORSConfiguration", children=[*rules, vary]))
 
 
-def _md5(body: bytes = b"") -> dict[str, str]:
-    return {"content-md5": md5_b64(body)}
-
-
 @dataclass(frozen=True)
 class GetBucketCors(Operation["CorsConfig"]):
     """``GET /B/?cors``: the bucket's rules (``NoSuchCORSConfiguration`` if it has none)."""
@@ -170,7 +165,7 @@ class GetBucketCors(Operation["CorsConfig"]):
         validate_bucket_name(self.bucket)
 
     def to_request(self) -> Request:
-        return Request("GET", self.bucket, query=(("cors", ""),), headers=_md5())
+        return Request("GET", self.bucket, query=(("cors", ""),), headers=md5_header())
 
     def parse(self, response: Response) -> CorsConfig:
         try:
@@ -192,7 +187,7 @@ class PutBucketCors(Operation[None]):
 
     def to_request(self) -> Request:
         body = render_config(self.config)
-        headers = {"content-type": "application/xml", **_md5(body)}
+        headers = {"content-type": "application/xml", **md5_header(body)}
         return Request("PUT", self.bucket, query=(("cors", ""),), headers=headers, body=body)
 
     def parse(self, response: Response) -> None:
@@ -210,7 +205,7 @@ class DeleteBucketCors(Operation[None]):
         validate_bucket_name(self.bucket)
 
     def to_request(self) -> Request:
-        return Request("DELETE", self.bucket, query=(("cors", ""),), headers=_md5())
+        return Request("DELETE", self.bucket, query=(("cors", ""),), headers=md5_header())
 
     def parse(self, response: Response) -> None:
         return None

@@ -6,17 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ._opbase import Doc, Operation, validate_bucket_name, validate_page_size
-from .checksums import md5_b64
+from ._opbase import Doc, Operation, md5_header, validate_bucket_name, validate_page_size
 from .http import Request, Response
 from .models import ListObjectsResult, ObjectSummary
 
 __all__ = ["ListObjectsV2"]
-
-
-def _md5(body: bytes = b"") -> dict[str, str]:
-    """The ``Content-MD5`` v2 adds to non-data requests (docs/PROTOCOL.md §1.2)."""
-    return {"content-md5": md5_b64(body)}
 
 
 @dataclass(frozen=True)
@@ -50,7 +44,7 @@ class ListObjectsV2(Operation[ListObjectsResult]):
             query.append(("max-keys", str(self.max_keys)))
         if self.fetch_owner:
             query.append(("fetch-owner", "true"))
-        headers = {"content-type": "application/octet-stream", **_md5()}
+        headers = {"content-type": "application/octet-stream", **md5_header()}
         return Request("GET", self.bucket, query=tuple(query), headers=headers)
 
     def parse(self, response: Response) -> ListObjectsResult:

@@ -10,19 +10,18 @@ from ._opbase import (
     MAX_PART_NUMBER,
     Doc,
     Operation,
+    md5_header,
     validate_bucket_name,
     validate_key,
     validate_page_size,
     validate_upload_id,
 )
-from .checksums import EMPTY_MD5_B64
 from .errors import UsageError
 from .http import Request, Response
 from .models import ListPartsResult, ListUploadsResult, PartInfo, UploadInfo
 
 __all__ = ["ListMultipartUploads", "ListParts"]
 
-_EMPTY_MD5 = {"content-md5": EMPTY_MD5_B64}
 _URL = ("encoding-type", "url")
 
 
@@ -54,7 +53,7 @@ class ListMultipartUploads(Operation[ListUploadsResult]):
                 query.append((name, value))
         if self.max_uploads is not None:
             query.append(("max-uploads", str(self.max_uploads)))
-        return Request("GET", self.bucket, query=tuple(query), headers=dict(_EMPTY_MD5))
+        return Request("GET", self.bucket, query=tuple(query), headers=md5_header())
 
     def parse(self, response: Response) -> ListUploadsResult:
         doc = Doc.load(response.body, "ListMultipartUploadsResult", self.name)
@@ -115,7 +114,7 @@ class ListParts(Operation[ListPartsResult]):
             query.append(("max-parts", str(self.max_parts)))
         if self.part_number_marker is not None:
             query.append(("part-number-marker", str(self.part_number_marker)))
-        return Request("GET", self.bucket, self.key, query=tuple(query), headers=dict(_EMPTY_MD5))
+        return Request("GET", self.bucket, self.key, query=tuple(query), headers=md5_header())
 
     def parse(self, response: Response) -> ListPartsResult:
         doc = Doc.load(response.body, "ListPartsResult", self.name)

@@ -32,6 +32,7 @@ from ._opbase import (
     format_timestamp,
     guess_content_type,
     header,
+    md5_header,
     object_headers,
     parse_count,
     parse_crc64,
@@ -43,7 +44,6 @@ from ._opbase import (
     validate_part_number,
     validate_upload_id,
 )
-from .checksums import md5_b64
 from .errors import ResponseError, UsageError
 from .http import Request, Response
 from .list_objects import ListObjectsV2
@@ -104,11 +104,6 @@ BUCKET_ACLS = ("private", "public-read", "public-read-write")
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 
 
-def _md5(body: bytes = b"") -> dict[str, str]:
-    """The ``Content-MD5`` v2 adds to non-data requests (docs/PROTOCOL.md §1.2)."""
-    return {"content-md5": md5_b64(body)}
-
-
 # ------------------------------------------------------------------------------- buckets
 
 
@@ -139,7 +134,7 @@ class PutBucket(Operation[None]):
                 children=[xml.element("StorageClass", self.storage_class)],
             )
             body = xml.to_bytes(config)
-        headers = {"content-type": "application/xml", **_md5(body)}
+        headers = {"content-type": "application/xml", **md5_header(body)}
         if self.acl is not None:
             headers["x-oss-acl"] = self.acl
         return Request("PUT", self.bucket, headers=headers, body=body)
@@ -159,7 +154,7 @@ class DeleteBucket(Operation[None]):
         validate_bucket_name(self.bucket)
 
     def to_request(self) -> Request:
-        headers = {"content-type": "application/xml", **_md5()}
+        headers = {"content-type": "application/xml", **md5_header()}
         return Request("DELETE", self.bucket, headers=headers)
 
     def parse(self, response: Response) -> None:
@@ -177,7 +172,7 @@ class GetBucketInfo(Operation[BucketInfo]):
         validate_bucket_name(self.bucket)
 
     def to_request(self) -> Request:
-        return Request("GET", self.bucket, query=(("bucketInfo", ""),), headers=_md5())
+        return Request("GET", self.bucket, query=(("bucketInfo", ""),), headers=md5_header())
 
     def parse(self, response: Response) -> BucketInfo:
         doc = Doc.load(response.body, "BucketInfo", self.name)
@@ -368,7 +363,7 @@ class DeleteObject(Operation[None]):
         validate_key(self.key)
 
     def to_request(self) -> Request:
-        return Request("DELETE", self.bucket, self.key, headers=_md5())
+        return Request("DELETE", self.bucket, self.key, headers=md5_header())
 
     def parse(self, response: Response) -> None:
         return None
