@@ -1,4 +1,5 @@
-"""Memory stays within workers × part size plus a small constant for a 1 GiB upload.
+"""Memory stays within workers × part size plus a small constant for a 1 GiB upload, and
+within workers × 1 MiB with ``checksum="crc64"`` (parts are streamed a piece at a time).
 
 Measured, not timed: a subprocess uploads a 1 GiB (sparse) file to ``ossnb serve`` and
 reports its peak RSS (``VmHWM``) before and after; the emulator runs in its own process,
@@ -17,6 +18,8 @@ import pytest
 from conftest import ServerHandle
 from session_fixtures import MiB, subprocess_env
 
+from ossnb.protocol.http import BODY_PIECE
+
 WORKERS = 4
 PART_SIZE = 8 * MiB
 SLACK = 16 * MiB  # buffers in flight besides the parts (h11 joins 1 MiB chunks), stacks, slack
@@ -29,7 +32,7 @@ SCRIPT = textwrap.dedent(
     from ossnb.protocol.signing import Credentials
     from ossnb.upload.session import UploadSession
 
-    endpoint, region, key_id, secret, path, workers, part_size = sys.argv[1:]
+    endpoint, region, key_id, secret, path, workers, part_size, checksum = sys.argv[1:]
 
     def peak_rss():
         with open("/proc/self/status") as status:
@@ -45,7 +48,7 @@ SCRIPT = textwrap.dedent(
     before = peak_rss()
     session = UploadSession(
         client, path, "memory", "big.bin", workers=int(workers), part_size=int(part_size),
-        checkpoint=None,
+        checkpoint=None, checksum=checksum,
     )
     session.start()
     receipt = session.wait(600)
@@ -56,8 +59,11 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
-def test_a_1_gib_upload_stays_within_workers_times_part_size(
-    server: ServerHandle, work_dir: Path
+@pytest.mark.parametrize(
+    ("checksum", "held"), [("md5", PART_SIZE), ("crc64", BODY_PIECE)], ids=["md5", "crc64"]
+)
+def test_a_1_gib_upload_stays_within_workers_times_what_a_worker_holds(
+    server: ServerHandle, work_dir: Path, checksum: str, held: int
 ) -> None:
     path = work_dir / "sparse-1GiB.bin"
     with open(path, "wb") as handle:
@@ -74,6 +80,7 @@ def test_a_1_gib_upload_stays_within_workers_times_part_size(
             str(path),
             str(WORKERS),
             str(PART_SIZE),
+            checksum,
         ],
         env=subprocess_env(),
         capture_output=True,
@@ -84,6 +91,6 @@ def test_a_1_gib_upload_stays_within_workers_times_part_size(
     report = json.loads(result.stdout)
     assert report["verified"] and report["parts"] == 128 and report["size"] == 1024 * MiB
     grown = report["after"] - report["before"]
-    budget = WORKERS * PART_SIZE + SLACK
+    budget = WORKERS * held + SLACK
     print(f"peak RSS grew by {grown / MiB:.1f} MiB (budget {budget / MiB:.0f} MiB)")
     assert grown <= budget, f"peak RSS grew by {grown / MiB:.1f} MiB, over {budget / MiB} MiB"

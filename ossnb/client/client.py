@@ -25,7 +25,7 @@ from ..protocol.errors import (
     error_from_response,
     is_transient,
 )
-from ..protocol.http import Request, Response, encode_query
+from ..protocol.http import BODY_PIECE, Body, Request, Response, encode_query
 from ..protocol.operations import Operation
 from ..protocol.transcript import (
     SHOWN_REQUEST_HEADERS,
@@ -46,7 +46,6 @@ __all__ = ["Client", "Endpoint", "RetryPolicy"]
 
 T = TypeVar("T")
 Progress = Callable[[int], None]
-_CHUNK = 1024 * 1024
 DEFAULT_TIMEOUT = 60.0
 """Seconds for each read, write and pool wait (connecting: 10 s) unless ``timeout=`` says."""
 
@@ -128,9 +127,11 @@ class Client:
     # -- transcript ---------------------------------------------------------------------
 
     def add_listener(self, listener: Callable[[Exchange], None]) -> None:
-        """Call ``listener`` with an :class:`Exchange` after every attempt."""
+        """Call ``listener`` with an :class:`Exchange` after every attempt (once, however
+        often it is added: two wrappers of one client must not count an attempt twice)."""
         with self._lock:
-            self._listeners.append(listener)
+            if listener not in self._listeners:
+                self._listeners.append(listener)
 
     def remove_listener(self, listener: Callable[[Exchange], None]) -> None:
         with self._lock:
@@ -216,10 +217,9 @@ class Client:
         query = encode_query(signed.request.query)
         netloc = self.endpoint.connect_netloc(host)
         url = f"{self.endpoint.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
-        streamed = bool(body) and (progress is not None or cancel is not None)
+        streamed = len(body) > 0 and (progress is not None or cancel is not None)
         content: bytes | Iterator[bytes | memoryview] = (
-            # bytes() keeps httpx from taking a memoryview or bytearray body for an iterable
-            _chunks(body, progress, cancel, sent) if streamed else bytes(body)
+            _chunks(body, progress, cancel, sent) if streamed else _whole(body)
         )
         started = time.perf_counter()
         status: int | None = None
@@ -372,16 +372,31 @@ class Client:
         self.close()
 
 
+def _pieces(body: Body) -> Iterator[memoryview]:
+    """``body`` in pieces of at most :data:`BODY_PIECE` bytes (a reader's are read now)."""
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        yield from body.pieces()
+        return
+    view = memoryview(body)
+    for start in range(0, len(view), BODY_PIECE):
+        yield view[start : start + BODY_PIECE]
+
+
+def _whole(body: Body) -> bytes:
+    """``body`` as one ``bytes`` (httpx would take a memoryview or bytearray for an iterable)."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    return b"".join(bytes(piece) for piece in body.pieces())  # a reader reuses its views
+
+
 def _chunks(
-    body: bytes, progress: Progress | None, cancel: threading.Event | None, sent: list[int]
+    body: Body, progress: Progress | None, cancel: threading.Event | None, sent: list[int]
 ) -> Iterator[bytes | memoryview]:
     from .transport import check_uncopied, uncopied
 
-    view = memoryview(body)
-    for start in range(0, len(body), _CHUNK):
+    for chunk in _pieces(body):
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled in flight")
-        chunk = view[start : start + _CHUNK]
         yield uncopied(chunk)  # written when the next chunk is asked for
         check_uncopied()
         sent[0] += len(chunk)

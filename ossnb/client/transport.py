@@ -25,15 +25,15 @@ import httpcore
 import httpx
 
 from ..protocol.errors import Cancelled, UsageError
+from ..protocol.http import BODY_PIECE
 
 __all__ = ["CancellableTransport", "Canceller", "CookielessClient", "check_uncopied", "uncopied"]
 
 _POLL = 0.02  # seconds between looks at the cancel events of watched requests
-_SLICE = 1024 * 1024  # the size of the body chunks the client streams
 _local = threading.local()
 
 
-_STAND_IN = bytes(_SLICE)  # what h11 sees of every full-size body chunk: see uncopied()
+_STAND_IN = bytes(BODY_PIECE)  # what h11 sees of every full-size body chunk: see uncopied()
 
 
 def uncopied(chunk: memoryview) -> bytes | memoryview:
@@ -45,7 +45,7 @@ def uncopied(chunk: memoryview) -> bytes | memoryview:
     crosses h11 as a shared stand-in of the same length, and :class:`_Stream` writes this
     thread's real chunk in its place; :func:`check_uncopied` after the chunk went out.
     """
-    full = len(chunk) == _SLICE
+    full = len(chunk) == BODY_PIECE
     _local.pending = chunk if full else None
     return _STAND_IN if full else chunk
 

@@ -9,11 +9,40 @@ A :class:`Response` is what came back. Header names are always lower-case.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol, TypeAlias
 from urllib.parse import quote, unquote_plus
 
-__all__ = ["Request", "Response", "encode_key", "encode_query", "lower_headers", "mask_query"]
+__all__ = [
+    "BODY_PIECE",
+    "Body",
+    "BodyReader",
+    "Request",
+    "Response",
+    "encode_key",
+    "encode_query",
+    "lower_headers",
+    "mask_query",
+]
+
+BODY_PIECE = 1 << 20
+"""The size of the pieces a request body goes out in (the last one may be shorter)."""
+
+
+class BodyReader(Protocol):
+    """A body that is read anew, piece by piece, each time it is sent.
+
+    ``pieces()`` yields views of at most :data:`BODY_PIECE` bytes that add up to
+    ``len()``; a view may be reused for the next piece, so it is valid only until then.
+    """
+
+    def __len__(self) -> int: ...
+
+    def pieces(self) -> Iterator[memoryview]: ...
+
+
+Body: TypeAlias = "bytes | BodyReader"
 
 Query = tuple[tuple[str, str], ...]
 _SECRET_NAMES = frozenset(
@@ -42,7 +71,7 @@ class Request:
     key: str | None = None
     query: Query = ()
     headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    body: Body = b""
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """The value of header ``name`` (any case), or ``default``."""

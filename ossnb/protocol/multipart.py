@@ -28,7 +28,7 @@ from ._opbase import (
 )
 from .checksums import EMPTY_MD5_B64, md5_b64
 from .errors import ResponseError, UsageError
-from .http import Request, Response, encode_key
+from .http import Body, Request, Response, encode_key
 from .models import (
     CompleteResult,
     InitiateResult,
@@ -162,7 +162,7 @@ class UploadPart(Operation[UploadPartResult]):
     key: str
     upload_id: str
     part_number: int
-    body: bytes = field(repr=False)
+    body: Body = field(repr=False)
     content_md5: str | None = None
 
     def __post_init__(self) -> None:

@@ -28,10 +28,12 @@ from typing import Any, TypeVar, cast
 
 from ..protocol.checksums import Digest, crc64, digest, md5_hex, normalize_etag
 from ..protocol.errors import Cancelled, IntegrityError, OssError, is_transient
+from ..protocol.http import BODY_PIECE
 from ..protocol.models import PartInfo, UploadPartResult
 from ..protocol.operations import Operation, UploadPart
 from .ledger import Event, Ledger
 from .part_record import PartRecorder, describe_error
+from .part_stream import PartStream, scan
 from .source import Source
 
 __all__ = ["PartSender", "describe_error"]
@@ -83,7 +85,7 @@ class PartSender:
         row = self.ledger.row(number)
         buffer = self._take(row.size)
         try:
-            self._process(number, memoryview(buffer)[: row.size], cancel, reuse)
+            self._process(number, memoryview(buffer), cancel, reuse)
         finally:
             with self._lock:
                 self._buffers.append(buffer)
@@ -97,20 +99,33 @@ class PartSender:
         with self._lock:
             if self._buffers:
                 return self._buffers.pop()
+        if not self.md5:  # parts are streamed through a piece-sized buffer (.part_stream)
+            return bytearray(min(max(size, self.part_size), BODY_PIECE))
         return bytearray(max(size, self.part_size))
 
     def _process(
-        self, number: int, data: memoryview, cancel: threading.Event, reuse: PartInfo | None
+        self, number: int, buffer: memoryview, cancel: threading.Event, reuse: PartInfo | None
     ) -> None:
         started = time.perf_counter()
         try:
             row = self.ledger.row(number)
-            self.source.read_into(row.offset, data)
-            if reuse is not None and self._reusable(reuse, data):
-                crc = reuse.crc64 if reuse.crc64 is not None else crc64(data)
-                self.record.reused(number, reuse, crc, time.perf_counter() - started)
+            if self.md5:
+                data = buffer[: row.size]
+                self.source.read_into(row.offset, data)
+                if reuse is not None and self._reusable(reuse, data):
+                    crc = reuse.crc64 if reuse.crc64 is not None else crc64(data)
+                    self.record.reused(number, reuse, crc, time.perf_counter() - started)
+                    return
+                local = digest(data, md5=True)
+                self._send(number, data, lambda: local, cancel, started)
                 return
-            self._send(number, data, digest(data, md5=self.md5), cancel, started)
+            if reuse is not None:
+                crc_held = self._reusable_scan(row.offset, row.size, reuse, buffer)
+                if crc_held is not None:
+                    self.record.reused(number, reuse, crc_held, time.perf_counter() - started)
+                    return
+            stream = PartStream(self.source, row.offset, row.size, buffer)
+            self._send(number, stream, lambda: _streamed(number, stream), cancel, started)
         except Cancelled:
             self.record.cancelled(number)
             raise
@@ -126,29 +141,51 @@ class PartSender:
             return crc64(data) == part.crc64
         return md5_hex(data) == normalize_etag(part.etag)
 
+    def _reusable_scan(
+        self, offset: int, size: int, part: PartInfo, buffer: memoryview
+    ) -> int | None:
+        """The local CRC-64 when the server's ``part`` holds these bytes, else ``None``."""
+        if part.size != size:
+            return None
+        crc, md5 = scan(self.source, offset, size, buffer, md5=part.crc64 is None)
+        if part.crc64 is not None:
+            return crc if crc == part.crc64 else None
+        return crc if md5 == normalize_etag(part.etag) else None
+
     def _send(
-        self, number: int, data: memoryview, local: Digest, cancel: threading.Event, started: float
+        self,
+        number: int,
+        body: bytes | memoryview | PartStream,
+        local: Callable[[], Digest],
+        cancel: threading.Event,
+        started: float,
     ) -> None:
-        # The body is a view of the pooled buffer, not a copy: the client only takes its
-        # len() and memoryview() (it streams it in chunks for progress and cancellation).
-        body = cast(bytes, data)
+        # A buffer view is not copied: the client only takes its len() and memoryview() (it
+        # streams it in pieces for progress and cancellation); a PartStream reads as it goes.
         operation = UploadPart(
-            self.bucket, self.key, self.upload_id(), number, body, content_md5=local.md5_b64
+            self.bucket,
+            self.key,
+            self.upload_id(),
+            number,
+            cast(bytes, body) if isinstance(body, memoryview) else body,
+            content_md5=local().md5_b64 if self.md5 else None,
         )
-        result = self._upload_with_retries(number, operation, local, cancel)
+        result, checked = self._upload_with_retries(number, operation, local, cancel)
         elapsed = time.perf_counter() - started
-        self.record.sent(number, result.etag, result.crc64, local, elapsed)
+        self.record.sent(number, result.etag, result.crc64, checked, elapsed)
 
     def _upload_with_retries(
         self,
         number: int,
         operation: Operation[UploadPartResult],
-        local: Digest,
+        local: Callable[[], Digest],
         cancel: threading.Event,
-    ) -> UploadPartResult:
+    ) -> tuple[UploadPartResult, Digest]:
+        """The answer and the local checksums it matched (a streamed part's are known
+        only once its bytes went out)."""
         round_ = 1
         while True:
-            self.record.started(number, local.md5_hex)
+            self.record.started(number, local().md5_hex if self.md5 else None)
             try:
                 result = self._upload(number, operation, cancel)
             except OssError as exc:
@@ -156,9 +193,10 @@ class PartSender:
                     raise
                 error: OssError = exc
             else:
-                mismatch = self._verify(number, result, local)
+                checked = local()
+                mismatch = self._verify(number, result, checked)
                 if mismatch is None:
-                    return result
+                    return result, checked
                 if round_ >= self.attempts:
                     raise mismatch
                 error = mismatch  # sending the part again may fix it
@@ -210,3 +248,13 @@ class PartSender:
                 f"{local.crc64}; the part was altered on the way. Send it again or abort"
             )
         return None
+
+
+def _streamed(number: int, stream: PartStream) -> Digest:
+    """The checksums of the bytes ``stream`` sent last (only its CRC-64: no MD5 mode)."""
+    if stream.crc64 is None:  # an answer came before the body was all sent
+        raise IntegrityError(
+            f"part {number}: the server answered before the whole part was sent; "
+            "send it again (upload_part or start) or abort the upload"
+        )
+    return Digest(stream.size, None, None, stream.crc64)
