@@ -75,15 +75,25 @@ def test_upload_help_loads_no_http_progress_bar_or_emulator() -> None:
     assert _loaded(modules, NOTEBOOK + EMULATOR + HTTP + HTTPX_CLI + ("tqdm",)) == []
 
 
-def test_a_client_loads_httpx_without_its_command_line() -> None:
+def test_an_http_client_loads_httpcore_but_not_httpx() -> None:
     modules = _modules(
         "from ossnb.client.client import Client\n"
         "from ossnb.protocol.signing import Credentials\n"
         "Client('http://127.0.0.1:9', Credentials('id', 'secret'), region='cn-hangzhou')\n"
+    )
+    assert {"httpcore", "h11"} <= modules
+    assert _loaded(modules, ("httpx", *HTTPX_CLI, *EMULATOR, *NOTEBOOK)) == []
+
+
+def test_an_https_client_loads_httpx_without_its_command_line() -> None:
+    modules = _modules(
+        "from ossnb.client.client import Client\n"
+        "from ossnb.protocol.signing import Credentials\n"
+        "Client('https://oss-cn-hangzhou.aliyuncs.com', Credentials('id', 'secret'))\n"
         "import sys, httpx\n"
         "assert 'httpx._main' not in sys.modules\n"
     )
-    assert "httpx" in modules
+    assert {"httpx", "ssl"} <= modules, "httpx makes the TLS context (CA bundle, SSL_CERT_FILE)"
     assert _loaded(modules, HTTPX_CLI + EMULATOR + NOTEBOOK) == []
 
 
@@ -99,5 +109,5 @@ def test_an_upload_to_an_endpoint_loads_no_emulator_or_notebook(
         "assert code == 0, code\n",
         env=server_env(server),
     )
-    assert {"httpx", "tqdm", "ossnb.upload.session"} <= modules
+    assert {"httpcore", "tqdm", "ossnb.upload.session"} <= modules
     assert _loaded(modules, NOTEBOOK + EMULATOR + HTTPX_CLI + ("ossnb.widgets",)) == []

@@ -1,4 +1,4 @@
-"""An ``httpx`` client for the OSS REST API: build → sign → send → parse.
+"""The HTTP client for the OSS REST API (httpx's stack): build → sign → send → parse.
 
 ``Client.execute(operation)`` runs any operation of :mod:`ossnb.protocol.operations`.
 It signs with V4 (default) or V1, retries transient failures (connection errors,
@@ -90,20 +90,12 @@ class Client:
         self.clock = clock
         self._listeners: list[Callable[[Exchange], None]] = [on_exchange] if on_exchange else []
         self._lock = threading.Lock()
-        httpx = import_httpx()
-        from .transport import CancellableTransport, Canceller, CookielessClient
+        from .transport import Canceller, Connections
 
+        self._timeouts = _timeouts(timeout)
         self._canceller = Canceller()
-        limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
-        self._http = CookielessClient(
-            timeout=httpx.Timeout(DEFAULT_TIMEOUT, connect=10.0) if timeout is None else timeout,
-            limits=limits,
-            transport=CancellableTransport(limits, tls=self.endpoint.scheme == "https"),
-            headers={"accept-encoding": "identity", "user-agent": "ossnb"},
-            follow_redirects=False,
-        )
+        tls = import_httpx().create_ssl_context() if self.endpoint.scheme == "https" else None
+        self._connections = Connections(max_connections, tls)
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: object) -> Client:
@@ -210,13 +202,11 @@ class Client:
     ) -> Response:
         signed = self._sign(request)
         host, path = self.endpoint.host_and_path(signed.request)
-        headers = dict(signed.request.headers)
-        headers["host"] = host
+        headers = {"host": host, **signed.request.headers}
         body = signed.request.body
         headers["content-length"] = str(len(body))
         query = encode_query(signed.request.query)
-        netloc = self.endpoint.connect_netloc(host)
-        url = f"{self.endpoint.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+        target = path + (f"?{query}" if query else "")
         streamed = len(body) > 0 and (progress is not None or cancel is not None)
         content: bytes | Iterator[bytes | memoryview] = (
             _chunks(body, progress, cancel, sent) if streamed else _whole(body)
@@ -228,7 +218,7 @@ class Client:
         error_text: str | None = None
         try:
             status, response_headers, data = self._exchange(
-                signed.request.method, url, headers, content, name, cancel
+                signed.request.method, host, target, headers, content, name, cancel
             )
             response = Response(status, response_headers, data)
             if status >= 300 and status != 304:
@@ -267,7 +257,8 @@ class Client:
     def _exchange(
         self,
         method: str,
-        url: str,
+        host: str,
+        target: str,
         headers: dict[str, str],
         content: bytes | Iterator[bytes | memoryview],
         name: str,
@@ -278,29 +269,29 @@ class Client:
         While it runs, setting ``cancel`` shuts the connection down (see
         :mod:`ossnb.client.transport`); the watch ends before the connection is pooled again.
         """
-        import httpx  # loaded by __init__ already: a dictionary look-up
+        import httpcore  # loaded by __init__ already: a dictionary look-up
 
+        connect_host, port = self.endpoint.connect_address(host)
         watch = self._canceller.watch(cancel)
         try:
-            request = self._http.build_request(
-                method,
-                url,
-                content=content,  # type: ignore[arg-type]
-                headers=headers,
+            url = httpcore.URL(
+                scheme=self.endpoint.scheme, host=connect_host, port=port, target=target
             )
-            reply = self._http.send(request, stream=True)
-            try:
-                data = reply.read()
-            finally:
-                self._canceller.release(watch)
-                reply.close()
-        except httpx.TransportError as exc:
+            raw = [(k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()]
+            status, raw_headers, data = self._connections.request(
+                method.encode("ascii"),
+                url,
+                raw + _FIXED_HEADERS,
+                content,  # type: ignore[arg-type]  # httpcore takes any iterable of bytes
+                self._timeouts,
+            )
+        except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError) as exc:
             cause = exc.__context__ if isinstance(exc.__context__, Cancelled) else None
             if cause is not None or (cancel is not None and cancel.is_set()):
                 raise Cancelled(f"{name} cancelled in flight") from exc
-            refused = isinstance(exc, httpx.ConnectError)  # refused, unreachable, no such host
+            refused = isinstance(exc, httpcore.ConnectError)  # refused, unreachable, no such host
             hint = f": nothing answers at {self.endpoint.url}" if refused else ""
-            # h11 and httpx quote the header value they refused: mask every form of a secret
+            # h11 quotes the header value it refused: mask every form of a secret
             raise TransportError(
                 mask_text(
                     f"{name} to {self.endpoint.url} failed: "
@@ -318,7 +309,7 @@ class Client:
             raise Cancelled(f"{name} cancelled in flight") from exc
         finally:
             self._canceller.release(watch)
-        return reply.status_code, {k.lower(): v for k, v in reply.headers.items()}, data
+        return status, _decoded(raw_headers), data
 
     def _secrets(self) -> tuple[str, ...]:
         """What must never be shown: the STS token and the secret (which never travels, but
@@ -363,13 +354,49 @@ class Client:
 
     def close(self) -> None:
         """Close pooled connections."""
-        self._http.close()
+        self._connections.close()
 
     def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_FIXED_HEADERS = [(b"accept-encoding", b"identity"), (b"user-agent", b"ossnb")]
+
+
+def _timeouts(timeout: float | httpx.Timeout | None) -> dict[str, float | None]:
+    """Per-phase seconds: ``None`` gives :data:`DEFAULT_TIMEOUT` (connecting: 10 s), a number
+    bounds every phase, an ``httpx.Timeout`` says each one."""
+    if timeout is None:
+        return {"connect": 10.0, "read": DEFAULT_TIMEOUT, "write": DEFAULT_TIMEOUT,
+                "pool": DEFAULT_TIMEOUT}  # fmt: skip
+    if isinstance(timeout, (int, float)):
+        return dict.fromkeys(("connect", "read", "write", "pool"), float(timeout))
+    phases: dict[str, float | None] = timeout.as_dict()
+    return phases
+
+
+def _decoded(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Response headers with lower-case names; a repeated header's values joined with ", ".
+
+    Values are ASCII, else UTF-8, else Latin-1, judged over all of them (as httpx does).
+    """
+    encoding = "iso-8859-1"
+    for candidate in ("ascii", "utf-8"):
+        try:
+            for _, value in raw:
+                value.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        encoding = candidate
+        break
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key, text = name.decode("latin-1").lower(), value.decode(encoding)
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
 
 
 def _pieces(body: Body) -> Iterator[memoryview]:

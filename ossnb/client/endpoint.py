@@ -78,6 +78,15 @@ class Endpoint:
             return self.netloc
         return host
 
+    def connect_address(self, host: str) -> tuple[str, int]:
+        """The host name (IPv6 without brackets) and port to connect to for ``host``."""
+        return _address(self.connect_netloc(host), self.scheme)
+
+
+def _address(netloc: str, scheme: str) -> tuple[str, int]:
+    parts = urlsplit(f"//{netloc}")
+    return parts.hostname or "", parts.port or (443 if scheme == "https" else 80)
+
 
 def _is_ip(host: str) -> bool:
     try:

@@ -1,4 +1,4 @@
-"""An httpx transport whose in-flight requests can be stopped from another thread.
+"""Connections whose in-flight requests can be stopped from another thread.
 
 ``threading.Event`` cannot interrupt a thread blocked in ``send``/``recv``: a request
 whose server stalls (or whose body is waiting for socket buffer space) would ignore
@@ -8,8 +8,11 @@ watcher thread shuts that socket down as soon as the request's event is set; the
 blocked call then fails at once and :class:`~ossnb.client.client.Client` reports
 :class:`~ossnb.protocol.errors.Cancelled` (docs/ARCHITECTURE.md §2: in-flight requests are closed).
 
-Built on public ``httpcore`` API (``ConnectionPool(network_backend=...)``); httpx's own
-``HTTPTransport`` does not take a network backend, so this is its ~30-line equivalent.
+Built on public ``httpcore`` API (``ConnectionPool(network_backend=...)``), the
+transport layer under httpx. The client hands it requests it has already addressed
+(scheme, host, port, target, headers as bytes), so nothing parses a URL string or
+merges header sets again: httpx's request-building layer was ~40% of the client's CPU
+for a 100 KiB part (docs/ARCHITECTURE.md §1).
 """
 
 from __future__ import annotations
@@ -18,16 +21,15 @@ import contextlib
 import socket
 import ssl
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, cast
 
 import httpcore
-import httpx
 
-from ..protocol.errors import Cancelled, UsageError
+from ..protocol.errors import Cancelled
 from ..protocol.http import BODY_PIECE
 
-__all__ = ["CancellableTransport", "Canceller", "CookielessClient", "check_uncopied", "uncopied"]
+__all__ = ["Canceller", "Connections", "check_uncopied", "uncopied"]
 
 _POLL = 0.02  # seconds between looks at the cancel events of watched requests
 _local = threading.local()
@@ -151,72 +153,41 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-@contextlib.contextmanager
-def _httpx_errors() -> Iterator[None]:
-    """httpcore exceptions as the httpx exceptions of the same name (as httpx does)."""
-    try:
-        yield
-    except httpcore.TimeoutException as exc:
-        raise getattr(httpx, type(exc).__name__, httpx.TimeoutException)(str(exc)) from exc
-    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError) as exc:
-        raise getattr(httpx, type(exc).__name__, httpx.TransportError)(str(exc)) from exc
-    except httpcore.UnsupportedProtocol as exc:
-        raise httpx.UnsupportedProtocol(str(exc)) from exc
+class Connections:
+    """A pool of keep-alive HTTP/1.1 connections (httpcore, httpx's transport layer) whose
+    in-flight requests a :class:`Canceller` can stop.
 
-
-class _ResponseStream(httpx.SyncByteStream):
-    def __init__(self, stream: Iterable[bytes]) -> None:
-        self._stream = stream
-
-    def __iter__(self) -> Iterator[bytes]:
-        with _httpx_errors():
-            yield from self._stream
-
-    def close(self) -> None:
-        close = getattr(self._stream, "close", None)
-        if close is not None:
-            close()
-
-
-class CancellableTransport(httpx.BaseTransport):
-    """``httpx.HTTPTransport`` over sockets that a :class:`Canceller` can shut down.
-
-    ``tls=False`` (an ``http://`` endpoint) builds no TLS context: loading the CA bundle
-    costs ~50-70 ms of CPU at every start, for connections that never use it.
+    ``ssl_context=None`` (an ``http://`` endpoint) builds no TLS context: loading the CA
+    bundle costs ~50-70 ms of CPU at every start, for connections that never use it.
     """
 
-    def __init__(self, limits: httpx.Limits, *, tls: bool = True) -> None:
+    def __init__(self, max_connections: int, ssl_context: ssl.SSLContext | None = None) -> None:
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context() if tls else None,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
+            ssl_context=ssl_context,
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=5.0,
             network_backend=_Backend(),
         )
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.SyncByteStream)
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
+    def request(
+        self,
+        method: bytes,
+        url: httpcore.URL,
+        headers: list[tuple[bytes, bytes]],
+        content: bytes | Iterable[bytes],
+        timeouts: dict[str, float | None],
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One round trip: status, raw headers and the whole body (raises httpcore's errors)."""
+        request = httpcore.Request(
+            method, url, headers=headers, content=content, extensions={"timeout": timeouts}
         )
-        with _httpx_errors():
-            response = self._pool.handle_request(core)
-        assert isinstance(response.stream, Iterable)
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ResponseStream(response.stream),
-            extensions=response.extensions,
-        )
+        response = self._pool.handle_request(request)
+        try:
+            body = response.read()
+        finally:
+            response.close()
+        return response.status, response.headers, body
 
     def close(self) -> None:
         self._pool.close()
@@ -273,25 +244,3 @@ class Canceller:
                         watch.stream = None
                 self._cond.wait(_POLL)
             self._thread = None
-
-
-class _NoCookies(httpx.Cookies):
-    """An always-empty cookie store: OSS sets no cookies, and parsing every response for
-    them (``Cookies.extract_cookies``) costs ~11 µs of GIL time a request."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        pass
-
-
-class CookielessClient(httpx.Client):
-    """``httpx.Client`` without the cookie jar (see :class:`_NoCookies`)."""
-
-    _no_cookies = _NoCookies()
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._no_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        raise UsageError("this client keeps no cookies")
