@@ -13,13 +13,13 @@ import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import ClassVar, Generic, TypeVar
 from urllib.parse import unquote
 
-from . import xml
+from . import dates, xml
 from .checksums import md5_b64
 from .content_types import guess_content_type
+from .dates import format_http_date
 from .errors import ResponseError, UsageError
 from .http import Request, Response
 
@@ -235,18 +235,10 @@ def format_timestamp(when: datetime) -> str:
 
 def parse_http_date(text: str) -> datetime:
     """RFC 1123 date (``Mon, 15 Jan 2024 08:30:00 GMT``) → aware UTC datetime."""
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise ValueError(f"not an HTTP date: {text!r}") from exc
-    if when.tzinfo is None:
-        return when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
-
-
-def format_http_date(when: datetime) -> str:
-    """Aware datetime → ``Wdy, DD Mon YYYY HH:MM:SS GMT`` (docs/PROTOCOL.md §1.4)."""
-    return format_datetime(when.astimezone(timezone.utc), usegmt=True)
+    when = dates.parse_http_date(text)
+    if when is None:
+        raise ValueError(f"not an HTTP date: {text!r}")
+    return when
 
 
 def parse_crc64(text: str) -> int:

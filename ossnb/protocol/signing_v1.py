@@ -16,9 +16,9 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Collection, Mapping
-from datetime import datetime, timezone
-from email.utils import format_datetime, parsedate_to_datetime
+from datetime import datetime
 
+from .dates import as_utc, format_http_date, parse_http_date
 from .http import Request, lower_headers
 
 __all__ = [
@@ -80,24 +80,9 @@ V2_SUBRESOURCES: frozenset[str] = _RESPONSE_OVERRIDES | frozenset((
 SUBRESOURCES: frozenset[str] = OSS2_SUBRESOURCES | V2_SUBRESOURCES
 
 
-def as_utc(moment: datetime) -> datetime:
-    """``moment`` in UTC; a naive datetime is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
 def http_date(moment: datetime) -> str:
     """RFC 1123 GMT date, e.g. ``Mon, 15 Jan 2024 08:30:00 GMT`` (docs/PROTOCOL.md §1.4)."""
-    return format_datetime(as_utc(moment).replace(microsecond=0), usegmt=True)
-
-
-def parse_http_date(text: str) -> datetime | None:
-    """Parse an RFC 1123 date (``Date``/``x-oss-date`` in V1); ``None`` when unparseable."""
-    try:  # huge years, offsets or digit strings raise any of these
-        return as_utc(parsedate_to_datetime(text.strip()))
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+    return format_http_date(moment)
 
 
 def trim_ows(value: str) -> str:
