@@ -90,12 +90,14 @@ class Client:
         self.clock = clock
         self._listeners: list[Callable[[Exchange], None]] = [on_exchange] if on_exchange else []
         self._lock = threading.Lock()
+        from .proxy import proxy_for
         from .transport import Canceller, Connections
 
         self._timeouts = _timeouts(timeout)
         self._canceller = Canceller()
         tls = import_httpx().create_ssl_context() if self.endpoint.scheme == "https" else None
-        self._connections = Connections(max_connections, tls)
+        host, _ = self.endpoint.connect_address(self.endpoint.netloc)
+        self._connections = Connections(max_connections, tls, proxy_for(self.endpoint.scheme, host))
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: object) -> Client:
@@ -285,7 +287,12 @@ class Client:
                 content,  # type: ignore[arg-type]  # httpcore takes any iterable of bytes
                 self._timeouts,
             )
-        except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError) as exc:
+        except (
+            httpcore.TimeoutException,
+            httpcore.NetworkError,
+            httpcore.ProtocolError,
+            httpcore.ProxyError,
+        ) as exc:
             cause = exc.__context__ if isinstance(exc.__context__, Cancelled) else None
             if cause is not None or (cancel is not None and cancel.is_set()):
                 raise Cancelled(f"{name} cancelled in flight") from exc

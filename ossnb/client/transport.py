@@ -28,6 +28,7 @@ import httpcore
 
 from ..protocol.errors import Cancelled
 from ..protocol.http import BODY_PIECE
+from .proxy import Proxy
 
 __all__ = ["Canceller", "Connections", "check_uncopied", "uncopied"]
 
@@ -159,15 +160,26 @@ class Connections:
 
     ``ssl_context=None`` (an ``http://`` endpoint) builds no TLS context: loading the CA
     bundle costs ~50-70 ms of CPU at every start, for connections that never use it.
+    With a ``proxy``, connections go through it (``CONNECT`` for ``https://``).
     """
 
-    def __init__(self, max_connections: int, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=5.0,
-            network_backend=_Backend(),
+    def __init__(
+        self,
+        max_connections: int,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: Proxy | None = None,
+    ) -> None:
+        options: dict[str, Any] = {
+            "ssl_context": ssl_context,
+            "max_connections": max_connections,
+            "max_keepalive_connections": max_connections,
+            "keepalive_expiry": 5.0,
+            "network_backend": _Backend(),
+        }
+        self._pool: httpcore.ConnectionPool = (
+            httpcore.ConnectionPool(**options)
+            if proxy is None
+            else httpcore.HTTPProxy(proxy.url, proxy_auth=proxy.auth, **options)
         )
 
     def request(
