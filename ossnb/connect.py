@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .client.client import Client, Endpoint, Progress
+from .client.client import Client, Endpoint
 from .client.config import Settings, region_from_endpoint, settings_from_env
+from .client.wire import Progress
 from .protocol.errors import NoSuchBucket, TransportError, UsageError
 from .protocol.http import Request, Response
 from .protocol.operations import GetBucketInfo, PutBucket, validate_bucket_name, validate_key

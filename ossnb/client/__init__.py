@@ -1,4 +1,4 @@
-"""The HTTP client: ``execute(operation)`` builds, signs, sends (httpx) and parses, with
+"""The HTTP client: ``execute(operation)`` builds, signs, sends (httpx's httpcore) and parses, with
 retries, byte progress, cancel and a masked transcript; settings come from ``OSS_*``."""
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from ..protocol.errors import (
     error_from_response,
     is_transient,
 )
-from ..protocol.http import BODY_PIECE, Body, Request, Response, encode_query
+from ..protocol.http import Request, Response, encode_query
 from ..protocol.operations import Operation
 from ..protocol.transcript import (
     SHOWN_REQUEST_HEADERS,
@@ -38,6 +38,14 @@ from ..protocol.transcript import (
 from .config import Settings, region_from_endpoint, settings_from_env
 from .endpoint import DEFAULT_RETRY, Endpoint, RetryPolicy
 from .httpx_loader import import_httpx
+from .wire import (
+    FIXED_HEADERS,
+    Progress,
+    chunks,
+    decoded_headers,
+    timeouts,
+    whole,
+)
 
 if TYPE_CHECKING:  # httpx (and this package's transport over it) load with the first Client
     import httpx
@@ -45,9 +53,6 @@ if TYPE_CHECKING:  # httpx (and this package's transport over it) load with the 
 __all__ = ["Client", "Endpoint", "RetryPolicy"]
 
 T = TypeVar("T")
-Progress = Callable[[int], None]
-DEFAULT_TIMEOUT = 60.0
-"""Seconds for each read, write and pool wait (connecting: 10 s) unless ``timeout=`` says."""
 
 
 def _utcnow() -> datetime:
@@ -93,7 +98,7 @@ class Client:
         from .proxy import proxy_for
         from .transport import Canceller, Connections
 
-        self._timeouts = _timeouts(timeout)
+        self._timeouts = timeouts(timeout)
         self._canceller = Canceller()
         tls = import_httpx().create_ssl_context() if self.endpoint.scheme == "https" else None
         host, _ = self.endpoint.connect_address(self.endpoint.netloc)
@@ -211,7 +216,7 @@ class Client:
         target = path + (f"?{query}" if query else "")
         streamed = len(body) > 0 and (progress is not None or cancel is not None)
         content: bytes | Iterator[bytes | memoryview] = (
-            _chunks(body, progress, cancel, sent) if streamed else _whole(body)
+            chunks(body, progress, cancel, sent) if streamed else whole(body)
         )
         started = time.perf_counter()
         status: int | None = None
@@ -283,7 +288,7 @@ class Client:
             status, raw_headers, data = self._connections.request(
                 method.encode("ascii"),
                 url,
-                raw + _FIXED_HEADERS,
+                raw + FIXED_HEADERS,
                 content,  # type: ignore[arg-type]  # httpcore takes any iterable of bytes
                 self._timeouts,
             )
@@ -316,7 +321,7 @@ class Client:
             raise Cancelled(f"{name} cancelled in flight") from exc
         finally:
             self._canceller.release(watch)
-        return status, _decoded(raw_headers), data
+        return status, decoded_headers(raw_headers), data
 
     def _secrets(self) -> tuple[str, ...]:
         """What must never be shown: the STS token and the secret (which never travels, but
@@ -368,71 +373,3 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-_FIXED_HEADERS = [(b"accept-encoding", b"identity"), (b"user-agent", b"ossnb")]
-
-
-def _timeouts(timeout: float | httpx.Timeout | None) -> dict[str, float | None]:
-    """Per-phase seconds: ``None`` gives :data:`DEFAULT_TIMEOUT` (connecting: 10 s), a number
-    bounds every phase, an ``httpx.Timeout`` says each one."""
-    if timeout is None:
-        return {"connect": 10.0, "read": DEFAULT_TIMEOUT, "write": DEFAULT_TIMEOUT,
-                "pool": DEFAULT_TIMEOUT}  # fmt: skip
-    if isinstance(timeout, (int, float)):
-        return dict.fromkeys(("connect", "read", "write", "pool"), float(timeout))
-    phases: dict[str, float | None] = timeout.as_dict()
-    return phases
-
-
-def _decoded(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Response headers with lower-case names; a repeated header's values joined with ", ".
-
-    Values are ASCII, else UTF-8, else Latin-1, judged over all of them (as httpx does).
-    """
-    encoding = "iso-8859-1"
-    for candidate in ("ascii", "utf-8"):
-        try:
-            for _, value in raw:
-                value.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        encoding = candidate
-        break
-    headers: dict[str, str] = {}
-    for name, value in raw:
-        key, text = name.decode("latin-1").lower(), value.decode(encoding)
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-    return headers
-
-
-def _pieces(body: Body) -> Iterator[memoryview]:
-    """``body`` in pieces of at most :data:`BODY_PIECE` bytes (a reader's are read now)."""
-    if not isinstance(body, (bytes, bytearray, memoryview)):
-        yield from body.pieces()
-        return
-    view = memoryview(body)
-    for start in range(0, len(view), BODY_PIECE):
-        yield view[start : start + BODY_PIECE]
-
-
-def _whole(body: Body) -> bytes:
-    """``body`` as one ``bytes`` (httpx would take a memoryview or bytearray for an iterable)."""
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        return bytes(body)
-    return b"".join(bytes(piece) for piece in body.pieces())  # a reader reuses its views
-
-
-def _chunks(
-    body: Body, progress: Progress | None, cancel: threading.Event | None, sent: list[int]
-) -> Iterator[bytes | memoryview]:
-    from .transport import check_uncopied, uncopied
-
-    for chunk in _pieces(body):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("cancelled in flight")
-        yield uncopied(chunk)  # written when the next chunk is asked for
-        check_uncopied()
-        sent[0] += len(chunk)
-        if progress is not None:
-            progress(len(chunk))
