@@ -161,8 +161,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
     handle.stop()
 
 
+Factory = Callable[..., ServerHandle]  # the ``server_factory`` fixture's type
+
+
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerHandle]]:
+def server_factory(tmp_path: Path) -> Iterator[Factory]:
     started: list[ServerHandle] = []
 
     def start(*args: str, data_dir: Path | None = None) -> ServerHandle:

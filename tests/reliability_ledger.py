@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 LEDGER = Path(__file__).resolve().parent.parent / "test-artifacts" / "reliability-ledger.json"
+Scenario = Callable[[str], None]  # the ``scenario`` fixture's type
 _lock = threading.Lock()
 _counts: dict[str, dict[str, int]] = {}
 
@@ -31,7 +32,7 @@ def _record(name: str, passed: bool) -> None:
 
 
 @pytest.fixture(name="scenario")
-def scenario_fixture(request: pytest.FixtureRequest) -> Iterator[Callable[[str], None]]:
+def scenario_fixture(request: pytest.FixtureRequest) -> Iterator[Scenario]:
     """Call ``scenario("Faults: 500 on Nth UploadPart")`` to count this test for it.
 
     Passed means the test's call phase did not fail (``session.testsfailed`` is bumped

@@ -25,10 +25,11 @@ from conftest import ServerHandle
 
 from ossnb.client.client import Client, RetryPolicy
 from ossnb.emulator import DEFAULT_REGION, DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET
-from ossnb.protocol.operations import Operation, PutBucket
+from ossnb.protocol.operations import ListParts, Operation, PutBucket
 from ossnb.protocol.signing import Credentials
 from ossnb.protocol.transcript import Exchange
 from ossnb.upload.ledger import Event
+from ossnb.upload.listing import list_all_uploads
 
 T = TypeVar("T")
 KiB = 1024
@@ -42,6 +43,16 @@ def make_client(server: ServerHandle, **options: Any) -> Client:
     options.setdefault("retry", FAST_RETRY)
     credentials = Credentials(server.access_key_id, server.access_key_secret)
     return Client(server.endpoint, credentials, region=server.region, **options)
+
+
+def server_with_faults(
+    factory: Callable[..., ServerHandle], bucket: str, *faults: str
+) -> tuple[ServerHandle, Client]:
+    """A new server (``server_factory``) with ``bucket`` and each ``--fault`` armed, and a
+    client for it."""
+    args = [a for fault in faults for a in ("--fault", fault)]
+    server = factory(*args, "--bucket", bucket)
+    return server, make_client(server)
 
 
 def make_file(path: Path, size: int, seed: int = 0) -> bytes:
@@ -173,3 +184,55 @@ def run_cli(
     return subprocess.run(
         [*CLI, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
+
+
+def cli_errors(stderr: str) -> list[str]:
+    """The ``ossnb: error:`` lines of a CLI run's standard error."""
+    return [line for line in stderr.splitlines() if "ossnb: error:" in line]
+
+
+class CliProcess:
+    """``ossnb ARGS`` running in the background against ``server`` (output captured).
+
+    Use it in a ``with`` block: a process still running when the block is left (a failed
+    test) is killed there."""
+
+    def __init__(self, server: ServerHandle, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [*CLI, *args],
+            env=server_env(server),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.pid = self.process.pid
+
+    def __enter__(self) -> CliProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+    def finish(self, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Wait for the process to end; its exit code and output."""
+        stdout, stderr = self.process.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(
+            self.process.args, self.process.returncode, stdout, stderr
+        )
+
+
+def wait_for_parts(client: Client, bucket: str, key: str, count: int, timeout: float = 30) -> str:
+    """Wait until the first unfinished upload in ``bucket`` holds ``count`` parts of ``key``
+    on the server; its upload ID."""
+    uploads: list[str] = []
+
+    def begun() -> bool:
+        uploads[:] = [u.upload_id for u in list_all_uploads(client, bucket)]
+        return (
+            bool(uploads) and len(client.execute(ListParts(bucket, key, uploads[0])).parts) >= count
+        )
+
+    wait_for(begun, timeout, f"{count} parts of {key}")
+    return uploads[0]

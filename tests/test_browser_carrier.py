@@ -136,6 +136,20 @@ def run(session: UploadSession, page: Page, **carrier_options: Any) -> BrowserCa
     return page.carrier
 
 
+def stalled_after(
+    page_factory: Callable[..., Page], client: Client, bucket: str, data: bytes, parts: int,
+    checkpoint: Path | None = None,
+) -> tuple[UploadSession, Page]:  # fmt: skip
+    """A session whose page stalls once ``parts`` parts are done; returns when they are."""
+    page = page_factory(data, stall_after=parts)
+    session = browser_session(client, bucket, data, checkpoint=checkpoint)
+    run(session, page)
+    wait_for(
+        lambda: session.snapshot().ledger.count(PartState.DONE) >= parts, what=f"{parts} parts"
+    )
+    return session, page
+
+
 @pytest.fixture
 def page_factory() -> Iterator[Callable[..., Page]]:
     pages: list[Page] = []
@@ -235,10 +249,7 @@ def test_pause_stops_the_page_and_resume_finishes(
 def test_abort_stops_the_page_and_leaves_no_parts(
     client: Client, bucket: str, data: bytes, page_factory: Any
 ) -> None:
-    page = page_factory(data, stall_after=2)
-    session = browser_session(client, bucket, data)
-    run(session, page)
-    wait_for(lambda: session.snapshot().ledger.count(PartState.DONE) >= 2, what="2 parts")
+    session, page = stalled_after(page_factory, client, bucket, data, 2)
     session.abort()
     page.hold.set()
     assert session.state is SessionState.ABORTED
@@ -250,10 +261,7 @@ def test_choosing_the_same_file_again_resumes_and_sends_only_the_missing_parts(
     server: ServerHandle, client: Client, bucket: str, data: bytes, page_factory: Any,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    first = page_factory(data, stall_after=4)
-    session = browser_session(client, bucket, data, checkpoint=tmp_path)
-    run(session, first)
-    wait_for(lambda: session.snapshot().ledger.count(PartState.DONE) >= 4, what="4 parts")
+    session, first = stalled_after(page_factory, client, bucket, data, 4, tmp_path)
     session.pause()
     first.hold.set()
     upload_id = session.upload_id
@@ -273,10 +281,7 @@ def test_a_different_file_with_the_same_name_does_not_reuse_the_server_parts(
     server: ServerHandle, client: Client, bucket: str, data: bytes, page_factory: Any,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    first = page_factory(data, stall_after=3)
-    session = browser_session(client, bucket, data, checkpoint=tmp_path)
-    run(session, first)
-    wait_for(lambda: session.snapshot().ledger.count(PartState.DONE) >= 3, what="3 parts")
+    session, first = stalled_after(page_factory, client, bucket, data, 3, tmp_path)
     session.pause()
     first.hold.set()
     changed = bytes(b ^ 1 for b in data)  # same name, size and lastModified, other bytes

@@ -6,13 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import ServerHandle
-from session_fixtures import make_client, make_file, run_cli, sdk_read, subprocess_env
+from session_fixtures import cli_errors, make_client, make_file, run_cli, sdk_read, subprocess_env
 
 from ossnb.protocol.operations import PutBucket
-
-
-def _errors(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "ossnb: error:" in line]
 
 
 def _keys(server: ServerHandle) -> dict[str, str]:
@@ -47,7 +43,7 @@ def test_a_missing_region_names_the_flag(server: ServerHandle, work_dir: Path) -
         env=_keys(server),
     )
     assert result.returncode == 2
-    (line,) = _errors(result.stderr)
+    (line,) = cli_errors(result.stderr)
     assert "--region" in line and "OSS_REGION" in line and "region=" not in line
 
 
@@ -92,7 +88,7 @@ def test_url_and_bucket_errors_say_what_is_expected(server: ServerHandle) -> Non
     ):
         result = run_cli(*args, env=env)
         assert result.returncode == 2
-        (line,) = _errors(result.stderr)
+        (line,) = cli_errors(result.stderr)
         assert message in line, line
 
 
@@ -108,6 +104,6 @@ def test_a_refused_connection_says_nothing_answers(work_dir: Path) -> None:
         "uploads", "list", "oss://demo", "--endpoint", endpoint, "--region", "cn-hangzhou", env=env
     )
     assert result.returncode == 1
-    (line,) = _errors(result.stderr)
+    (line,) = cli_errors(result.stderr)
     assert f"nothing answers at {endpoint}" in line and "after 4 attempts" in line
     assert "--endpoint" in line and "OSS_ENDPOINT" in line

@@ -12,14 +12,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ServerHandle
+from conftest import Factory
 from session_fixtures import make_file, subprocess_env
 
-Factory = Callable[..., ServerHandle]
 REPO = Path(__file__).parents[1]
 VENV = Path(sys.executable).parent.parent
 

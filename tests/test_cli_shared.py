@@ -8,21 +8,23 @@ import json
 import signal
 import subprocess
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ServerHandle
-from session_fixtures import CLI, make_file, run_cli, sdk_read, sdk_read_at, subprocess_env
+from conftest import Factory
+from session_fixtures import (
+    CLI,
+    cli_errors,
+    make_file,
+    run_cli,
+    sdk_read,
+    sdk_read_at,
+    subprocess_env,
+)
 
 from ossnb.emulator import DEV_ACCESS_KEY_SECRET
 from ossnb.emulator.discovery import FILE_NAME
-
-Factory = Callable[..., ServerHandle]
-
-
-def _errors(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "ossnb: error:" in line]
 
 
 def test_the_cli_uses_a_running_serve_on_its_data_folder(
@@ -78,7 +80,7 @@ def test_serve_with_its_own_keys_is_shared_with_those_keys_only(
     make_file(tmp_path / "f.bin", 1000, seed=42)
     refused = run_cli("upload", "f.bin", "oss://demo/f.bin", env=subprocess_env(), cwd=tmp_path)
     assert refused.returncode == 2
-    (line,) = _errors(refused.stderr)
+    (line,) = cli_errors(refused.stderr)
     assert "'mine'" in line and "OSS_ACCESS_KEY_SECRET" in line
     env = dict(subprocess_env(), OSS_ACCESS_KEY_ID="mine", OSS_ACCESS_KEY_SECRET=secret)
     result = run_cli("upload", "f.bin", "oss://demo/f.bin", env=env, cwd=tmp_path)

@@ -7,23 +7,12 @@ from pathlib import Path
 
 import pytest
 from conftest import ServerHandle
-from session_fixtures import make_client, make_file, run_cli, sdk_read, subprocess_env
+from session_fixtures import make_client, make_file, run_cli, sdk_read, server_env, subprocess_env
 
 from ossnb.connect import object_url
 from ossnb.protocol.errors import UsageError
 from ossnb.protocol.operations import PutBucket
 from ossnb.upload.listing import list_all_uploads
-
-
-def _env(server: ServerHandle) -> dict[str, str]:
-    env = subprocess_env()
-    env.update(
-        OSS_ENDPOINT=server.endpoint,
-        OSS_REGION=server.region,
-        OSS_ACCESS_KEY_ID=server.access_key_id,
-        OSS_ACCESS_KEY_SECRET=server.access_key_secret,
-    )
-    return env
 
 
 @pytest.mark.parametrize(
@@ -41,7 +30,7 @@ def test_a_folder_target_keeps_the_file_name(
         "f.bin",
         url.format(b=bucket_name),
         "--no-checkpoint",
-        env=_env(server),
+        env=server_env(server),
         cwd=work_dir,
     )
     assert result.returncode == 0, result.stderr

@@ -11,14 +11,14 @@ import signal
 import subprocess
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ServerHandle
+from conftest import Factory, ServerHandle
 from session_fixtures import (
     CLI,
     MiB,
+    cli_errors,
     make_client,
     make_file,
     run_cli,
@@ -34,12 +34,7 @@ from ossnb.emulator import DEV_ACCESS_KEY_SECRET, Emulator
 from ossnb.protocol.operations import PutBucket
 from ossnb.upload.listing import list_all_parts, list_all_uploads
 
-Factory = Callable[..., ServerHandle]
 CHECKPOINT = ".ossnb-checkpoint.json"
-
-
-def _errors(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "ossnb: error:" in line]
 
 
 def _parts_on_server(client: Client, bucket: str, key: str) -> int:
@@ -134,7 +129,7 @@ def test_interrupt_pauses_keeps_and_says_how_to_resume(
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=20)
     assert process.returncode == 130, stderr
-    (line,) = _errors(stderr)
+    (line,) = cli_errors(stderr)
     assert "interrupted; upload ID" in line and "run the same command to resume" in line
     assert "ossnb uploads abort oss://cli/f.bin --upload-id" in line
     assert '"paused"' in (work_dir / ("f.bin" + CHECKPOINT)).read_text()
@@ -169,7 +164,7 @@ def test_resume_after_a_crash_on_the_embedded_emulator(tmp_path: Path) -> None:
     (tmp_path / "f.bin").write_bytes(data[::-1])
     changed = run_cli("upload", "f.bin", "oss://crash/f.bin", env=env, cwd=tmp_path)
     assert changed.returncode == 1
-    (line,) = _errors(changed.stderr)
+    (line,) = cli_errors(changed.stderr)
     assert "changed since upload" in line and upload_id in line
     (tmp_path / "f.bin").write_bytes(data)
     os.utime(tmp_path / "f.bin", ns=(stat.st_atime_ns, stat.st_mtime_ns))
@@ -195,14 +190,14 @@ def test_failures_are_one_clear_line(server: ServerHandle, work_dir: Path) -> No
     for args, status, message in cases:
         result = run_cli(*args, env=env)
         assert result.returncode == status, (args, result.stderr)
-        (line,) = _errors(result.stderr)
+        (line,) = cli_errors(result.stderr)
         assert message in line, line
     with make_client(server) as client:  # on a missing bucket OSS says NoSuchBucket first
         client.execute(PutBucket("cli-fail"))
     wrong = dict(env, OSS_ACCESS_KEY_SECRET="not-the-secret")
     result = run_cli("upload", str(path), "oss://cli-fail/k", env=wrong)
     assert result.returncode == 1
-    (line,) = _errors(result.stderr)
+    (line,) = cli_errors(result.stderr)
     assert "SignatureDoesNotMatch" in line and "Check OSS_ACCESS_KEY_SECRET" in line
     assert "not-the-secret" not in result.stdout + result.stderr
     both = run_cli(

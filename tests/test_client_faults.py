@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import ServerHandle, Transcript
+from conftest import Factory, ServerHandle, Transcript
 
 from ossnb.client.client import Client, RetryPolicy
 from ossnb.protocol.checksums import crc64, md5_b64, md5_hex
@@ -46,7 +46,6 @@ KiB = 1024
 MiB = 1024 * KiB
 PART = 100 * KiB
 BUCKET = "faults"
-Factory = Callable[..., ServerHandle]
 
 
 def policy(attempts: int = 4, base_delay: float = 0.01, max_delay: float = 0.02) -> RetryPolicy:

@@ -24,14 +24,22 @@ from typing import Any
 import cloudpickle
 import oss2
 import pytest
-from conftest import ServerHandle
+from conftest import Factory, ServerHandle
 from dask import delayed
 from distributed import Client as DaskClient
 from distributed import LocalCluster
 from distributed.diagnostics.plugin import SchedulerPlugin
-from session_fixtures import PART, MiB, Recorder, make_client, make_file, sdk_read, wait_for
+from session_fixtures import (
+    PART,
+    MiB,
+    Recorder,
+    make_client,
+    make_file,
+    sdk_read,
+    server_with_faults,
+    wait_for,
+)
 
-from ossnb.client.client import Client
 from ossnb.emulator import DEFAULT_REGION, DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET
 from ossnb.protocol.errors import NoSuchUpload, UsageError
 from ossnb.protocol.operations import ListParts, Operation, PutBucket
@@ -44,7 +52,6 @@ from ossnb.upload.session import UploadSession
 from ossnb.upload.source import SourceChangedError
 
 BUCKET = "dask"
-Factory = Callable[..., ServerHandle]
 
 
 class TaskSpy(SchedulerPlugin):  # type: ignore[misc]
@@ -83,12 +90,6 @@ def dask(cluster: tuple[LocalCluster, DaskClient, TaskSpy]) -> DaskClient:
     client = cluster[1]
     client.wait_for_workers(2, timeout=60)
     return client
-
-
-def _setup(factory: Factory, *faults: str) -> tuple[ServerHandle, Client]:
-    args = [a for fault in faults for a in ("--fault", fault)]
-    server = factory(*args, "--bucket", BUCKET)
-    return server, make_client(server)
 
 
 def _sdk_bucket(server: ServerHandle) -> oss2.Bucket:
@@ -164,7 +165,7 @@ def test_byte_progress_from_the_workers_reaches_the_ledger(
 ) -> None:
     # the emulator answers each part 0.5 s after its body: time for the workers' byte
     # reports (one per 1 MiB chunk with progress_interval=0) to reach the kernel first
-    server, client = _setup(server_factory, "UploadPart@1x100=delay:0.5")
+    server, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x100=delay:0.5")
     path = work_dir / "progress.bin"
     data = make_file(path, 6 * MiB, seed=20)
     session = UploadSession(client, path, BUCKET, "progress.bin", part_size=3 * MiB)
@@ -247,7 +248,7 @@ def test_only_files_and_presigning_transports_can_go_to_the_cluster(
 def test_abort_mid_upload_cancels_tasks_and_leaves_no_parts(
     server_factory: Factory, dask: DaskClient, work_dir: Path
 ) -> None:
-    server, client = _setup(server_factory, "UploadPart@1x1000=delay:0.3")
+    server, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x1000=delay:0.3")
     path = work_dir / "abort.bin"
     make_file(path, 12 * PART, seed=16)
     session = UploadSession(client, path, BUCKET, "abort.bin", part_size=PART)
@@ -268,7 +269,7 @@ def test_abort_mid_upload_cancels_tasks_and_leaves_no_parts(
 def test_pause_cancels_the_tasks_and_resume_finishes(
     server_factory: Factory, dask: DaskClient, work_dir: Path
 ) -> None:
-    server, client = _setup(server_factory, "UploadPart@1x1000=delay:0.2")
+    server, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x1000=delay:0.2")
     path = work_dir / "pause.bin"
     data = make_file(path, 10 * PART + 1, seed=19)
     session = UploadSession(client, path, BUCKET, "pause.bin", part_size=PART)
@@ -313,7 +314,7 @@ def test_a_new_session_from_the_checkpoint_sends_only_missing_parts(
 def test_a_worker_killed_mid_part_is_replaced_and_the_object_is_right(
     server_factory: Factory, dask: DaskClient, work_dir: Path
 ) -> None:
-    server, client = _setup(server_factory, "UploadPart@1x1000=delay:0.4")
+    server, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x1000=delay:0.4")
     path = work_dir / "killed.bin"
     data = make_file(path, 8 * PART + 9, seed=18)
     session = UploadSession(client, path, BUCKET, "killed.bin", part_size=PART)

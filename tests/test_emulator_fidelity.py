@@ -20,24 +20,19 @@ import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
 from conftest import ServerHandle
-from test_emulator_http import Target, error_code, raw_exchange, statuses
+from test_emulator_http import (  # noqa: F401 - target and bucket are fixtures
+    Target,
+    bucket_fixture,
+    error_code,
+    raw_exchange,
+    statuses,
+    target_fixture,
+)
 
 from ossnb.protocol.http import Request, encode_query
 from ossnb.protocol.signing import Credentials, sign_v1, sign_v4
 
 KIB = 1024
-
-
-@pytest.fixture
-def target(server: ServerHandle) -> Target:
-    return Target(server.port, server.access_key_id, server.access_key_secret, server.region)
-
-
-@pytest.fixture
-def bucket(target: Target, bucket_name: str) -> str:
-    response, _ = target.call("PUT", bucket_name)
-    assert response.status == 200
-    return bucket_name
 
 
 def _oss2_bucket(server: ServerHandle, name: str) -> oss2.Bucket:

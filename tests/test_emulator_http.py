@@ -83,13 +83,13 @@ class Target:
         return response, data
 
 
-@pytest.fixture
-def target(server: ServerHandle) -> Target:
+@pytest.fixture(name="target")
+def target_fixture(server: ServerHandle) -> Target:
     return Target(server.port, server.access_key_id, server.access_key_secret, server.region)
 
 
-@pytest.fixture
-def bucket(target: Target, bucket_name: str) -> str:
+@pytest.fixture(name="bucket")
+def bucket_fixture(target: Target, bucket_name: str) -> str:
     response, _ = target.call("PUT", bucket_name)
     assert response.status == 200
     return bucket_name

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ServerHandle
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
+from conftest import Factory
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import (
-    CLI,
     PART,
+    CliProcess,
     MiB,
     make_client,
     make_file,
@@ -28,18 +28,17 @@ from session_fixtures import (
     sdk_read,
     server_env,
     wait_for,
+    wait_for_parts,
 )
 from test_reliability_input import mounted_fixture  # noqa: F401 - fixture
 
 from ossnb.protocol.errors import UsageError
-from ossnb.protocol.operations import ListObjectsV2, ListParts
+from ossnb.protocol.operations import ListObjectsV2
 from ossnb.upload.checkpoint import CheckpointError
 from ossnb.upload.checkpoint_lock import CheckpointLocked
 from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.session import UploadSession
 
-Scenario = Callable[[str], None]
-Factory = Callable[..., ServerHandle]
 Mount = Callable[[str], Path]
 
 
@@ -126,43 +125,14 @@ def test_a_checkpoint_disk_filling_up_mid_upload_is_a_notice_not_a_dead_thread(
     disk = mounted("size=256k")
     path = work_dir / "g.bin"
     data = make_file(path, MiB, seed=83)
-    process = subprocess.Popen(
-        [
-            *CLI,
-            "upload",
-            str(path),
-            "oss://fillcp/g.bin",
-            "--part-size",
-            "100KiB",
-            "--workers",
-            "2",
-            "--checkpoint",
-            str(disk),
-        ],
-        env=server_env(server),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-
-        def begun() -> bool:
-            uploads = list_all_uploads(client, "fillcp")
-            return (
-                bool(uploads)
-                and len(client.execute(ListParts("fillcp", "g.bin", uploads[0].upload_id)).parts)
-                >= 2
-            )
-
-        wait_for(begun, 30, "two parts")
+    command = ["upload", str(path), "oss://fillcp/g.bin", "--part-size", "100KiB"]
+    with CliProcess(server, *command, "--workers", "2", "--checkpoint", str(disk)) as process:
+        wait_for_parts(client, "fillcp", "g.bin", 2)
         assert [p.name for p in disk.iterdir() if p.name.endswith(".json")], "checkpoint written"
         _fill(disk)
-        stdout, stderr = process.communicate(timeout=90)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, stdout + stderr
+        result = process.finish(timeout=90)
+    stdout, stderr = result.stdout, result.stderr
+    assert result.returncode == 0, stdout + stderr
     assert "Traceback" not in stderr and "ossnb: error" not in stderr, stderr
     notices = [line for line in stdout.splitlines() if "could not update the checkpoint" in line]
     assert notices and "is full" in notices[0] and str(disk) in notices[0], stdout
@@ -181,26 +151,15 @@ def test_two_processes_cannot_drive_one_checkpoint(
     path = work_dir / "two.bin"
     data = make_file(path, MiB, seed=84)
     args = ["upload", str(path), "oss://twice/two.bin", "--part-size", "100KiB", "--workers", "1"]
-    first = subprocess.Popen(
-        [*CLI, *args],
-        env=server_env(server),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with CliProcess(server, *args) as first:
         wait_for(lambda: bool(list_all_uploads(client, "twice")), 30, "the first run to initiate")
         second = run_cli(*args, env=server_env(server))
-        assert first.poll() is None, "the first run was still going"
-        stdout, stderr = first.communicate(timeout=90)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.communicate()
+        assert first.process.poll() is None, "the first run was still going"
+        done = first.finish(timeout=90)
     assert second.returncode == 2, second.stdout + second.stderr
     [line] = _lines(second.stderr)
     assert f"PID {first.pid}" in line and "in use by another ossnb process" in line, line
-    assert first.returncode == 0, stdout + stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     assert sdk_read(server, "twice", "two.bin") == data
     assert client.execute(ListObjectsV2("twice")).objects[0].key == "two.bin"
     assert not (work_dir / "two.bin.ossnb-checkpoint.json.lock").exists()

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import ServerHandle
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import CLI, FAST_RETRY, make_client, run_cli, server_env, subprocess_env
 
 from ossnb.client.client import Client
@@ -26,7 +26,6 @@ from ossnb.protocol.signing import Credentials
 from ossnb.protocol.transcript import mask_text
 from ossnb.upload.listing import list_all_uploads
 
-Scenario = Callable[[str], None]
 TOKEN_HEAD = "STS.CAIS7wF1q6Ft5B2yfSjIr5bSEsj"
 TOKEN_TAIL = "Gs2Y0xn6aUYGlXTvRkqGjzzQi3Xp9aBcDeF+/=="
 

@@ -16,13 +16,21 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ServerHandle
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
-from session_fixtures import PART, MiB, make_client, make_file, sdk_read, wait_for
+from conftest import Factory, ServerHandle
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
+from session_fixtures import (
+    PART,
+    MiB,
+    make_client,
+    make_file,
+    sdk_read,
+    server_env,
+    server_with_faults,
+    wait_for,
+)
 
 from ossnb.client.client import Client
 from ossnb.protocol.checksums import crc64
@@ -31,8 +39,6 @@ from ossnb.protocol.operations import HeadObject, ListParts, PutBucket
 from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.session import UploadSession
 
-Factory = Callable[..., ServerHandle]
-Scenario = Callable[[str], None]
 BUCKET = "rel"
 
 
@@ -43,12 +49,6 @@ def assert_intact(server: ServerHandle, client: Client, bucket: str, key: str, d
     assert hashlib.md5(got).hexdigest() == hashlib.md5(data).hexdigest()
     assert client.execute(HeadObject(bucket, key)).crc64 == crc64(data)
     assert list_all_uploads(client, bucket) == []
-
-
-def _serve(factory: Factory, *faults: str) -> tuple[ServerHandle, Client]:
-    args = [a for fault in faults for a in ("--fault", fault)]
-    server = factory(*args, "--bucket", BUCKET)
-    return server, make_client(server)
 
 
 FAULTS = [
@@ -83,7 +83,7 @@ def test_a_fault_is_survived_and_the_object_is_intact(
     status: int | None,
 ) -> None:
     scenario(f"fault: {name}")
-    server, client = _serve(server_factory, fault)
+    server, client = server_with_faults(server_factory, BUCKET, fault)
     path = work_dir / "f.bin"
     data = make_file(path, MiB + 17, seed=3)
     session = UploadSession(client, path, BUCKET, "f.bin", part_size=PART, workers=2)
@@ -102,7 +102,7 @@ def test_a_stall_past_the_timeout_is_survived(
     server_factory: Factory, work_dir: Path, scenario: Scenario
 ) -> None:
     scenario("fault: server stalls past the timeout")
-    server, _ = _serve(server_factory, "UploadPart@2=delay:2")
+    server, _ = server_with_faults(server_factory, BUCKET, "UploadPart@2=delay:2")
     client = make_client(server, timeout=0.5)
     path = work_dir / "stall.bin"
     data = make_file(path, 5 * PART + 3, seed=4)
@@ -121,7 +121,7 @@ def test_the_emulator_restarted_mid_upload(
 ) -> None:
     """Restart while parts are in flight: the upload finishes, or a second start() does."""
     scenario("fault: emulator restarted mid-upload")
-    server, client = _serve(server_factory, "UploadPart@1x1000=delay:0.1")
+    server, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x1000=delay:0.1")
     path = work_dir / "restart.bin"
     data = make_file(path, MiB + 17, seed=5)
     session = UploadSession(client, path, BUCKET, "restart.bin", part_size=PART, workers=2)
@@ -185,7 +185,7 @@ def test_a_python_process_sigkilled_mid_upload_resumes(
 ) -> None:
     """The library (not the CLI, see test_cli_upload.py) killed with SIGKILL, run again."""
     scenario("fault: uploading process SIGKILLed and run again")
-    server, client = _serve(server_factory, "UploadPart@1x1000=delay:0.1")
+    server, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x1000=delay:0.1")
     path = work_dir / "kill.bin"
     data = make_file(path, MiB + 17, seed=6)
     argv = [
@@ -252,18 +252,11 @@ def test_a_kernel_restarted_mid_upload_resumes(
     scenario("fault: notebook kernel restarted mid-upload, upload resumed")
     from jupyter_client.manager import KernelManager
 
-    server, client = _serve(server_factory, "UploadPart@1x1000=delay:0.1")
+    server, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x1000=delay:0.1")
     path = work_dir / "kernel.bin"
     data = make_file(path, MiB + 17, seed=7)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OSS_")}
-    env.update(
-        OSS_ENDPOINT=server.endpoint,
-        OSS_REGION=server.region,
-        OSS_ACCESS_KEY_ID=server.access_key_id,
-        OSS_ACCESS_KEY_SECRET=server.access_key_secret,
-    )
     manager = KernelManager(kernel_name="python3")
-    manager.start_kernel(env=env, cwd=str(work_dir))
+    manager.start_kernel(env=server_env(server), cwd=str(work_dir))
     try:
         kc = manager.client()
         kc.start_channels()

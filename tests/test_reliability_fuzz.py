@@ -20,14 +20,14 @@ import io
 import re
 import socket
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
 
 from ossnb.emulator import Emulator
 from ossnb.emulator import multipart as emulator_multipart
@@ -45,7 +45,6 @@ from ossnb.protocol.operations import (
 )
 from ossnb.protocol.signing import Credentials, sign_v1, sign_v4, verify
 
-Scenario = Callable[[str], None]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
 PARSERS: list[Operation[Any]] = [

@@ -17,14 +17,13 @@ from __future__ import annotations
 import base64
 import http.client
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from conftest import ServerHandle
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import make_client
 
 from ossnb.client.client import Client
@@ -39,8 +38,6 @@ from ossnb.protocol.operations import (
 )
 from ossnb.protocol.signing import Credentials, presign_v1, presign_v4, sign_v1, sign_v4
 from ossnb.upload.listing import list_all_uploads
-
-Scenario = Callable[[str], None]
 
 
 @dataclass(frozen=True)

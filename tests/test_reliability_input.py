@@ -21,19 +21,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ServerHandle
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
+from conftest import Factory, ServerHandle
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import (
     CLI,
     PART,
+    CliProcess,
     MiB,
+    cli_errors,
     make_client,
     make_file,
     run_cli,
     sdk_read,
     server_env,
     subprocess_env,
-    wait_for,
+    wait_for_parts,
 )
 
 from ossnb.client.client import Client
@@ -43,7 +45,6 @@ from ossnb.protocol.operations import (
     CompleteMultipartUpload,
     InitiateMultipartUpload,
     ListObjectsV2,
-    ListParts,
     PutBucket,
 )
 from ossnb.protocol.parts import Limits
@@ -51,13 +52,11 @@ from ossnb.upload.checkpoint import CheckpointError
 from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.session import UploadSession
 
-Scenario = Callable[[str], None]
-Factory = Callable[..., ServerHandle]
 CHECKPOINT = ".ossnb-checkpoint.json"
 
 
 def _error_line(result: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in result.stderr.splitlines() if "ossnb: error:" in line]
+    lines = cli_errors(result.stderr)
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     return lines[0]
@@ -426,12 +425,8 @@ def test_a_read_only_data_folder_is_refused_at_start_and_left_intact(
         ["mount", "-o", "remount,ro", str(disk)], capture_output=True, text=True
     )
     assert remount.returncode == 0, remount.stderr
-    result = subprocess.run(
-        [*CLI, "serve", "--data-dir", str(disk), "--port", "0"],
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
+    result = run_cli(
+        "serve", "--data-dir", str(disk), "--port", "0", env=subprocess_env(), timeout=30
     )
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -451,24 +446,10 @@ def test_a_file_changed_during_a_cli_upload_is_one_line_and_no_object(
     client = make_client(server)
     path = work_dir / "moving.bin"
     data = make_file(path, MiB + 17, seed=13)
-    process = subprocess.Popen(
-        [*CLI, "upload", str(path), "oss://moving/m.bin", "--part-size", "100KiB"],
-        env=server_env(server),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        uploads: list[str] = []
-
-        def begun() -> bool:
-            uploads[:] = [u.upload_id for u in list_all_uploads(client, "moving")]
-            return (
-                bool(uploads)
-                and len(client.execute(ListParts("moving", "m.bin", uploads[0])).parts) >= 2
-            )
-
-        wait_for(begun, 30, "two parts")
+    with CliProcess(
+        server, "upload", str(path), "oss://moving/m.bin", "--part-size", "100KiB"
+    ) as process:
+        upload_id = wait_for_parts(client, "moving", "m.bin", 2)
         if change == "content":
             with path.open("r+b") as handle:  # same size, new bytes near the end
                 handle.seek(len(data) - 10)
@@ -476,14 +457,9 @@ def test_a_file_changed_during_a_cli_upload_is_one_line_and_no_object(
         else:
             with path.open("ab") as handle:
                 handle.write(b"grown")
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    assert result.returncode == 1, stderr
+        result = process.finish()
+    assert result.returncode == 1, result.stderr
     assert "modified during the upload" in _error_line(result)
     assert client.execute(ListObjectsV2("moving")).objects == [], "no object from mixed bytes"
     (upload,) = list_all_uploads(client, "moving")
-    assert upload.upload_id == uploads[0], "the upload is kept for the user to abort or resume"
+    assert upload.upload_id == upload_id, "the upload is kept for the user to abort or resume"

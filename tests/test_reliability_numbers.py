@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 
 import pytest
 from conftest import ServerHandle
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import FAST_RETRY, make_client
 
 from ossnb.client.client import Client
@@ -38,7 +38,6 @@ from ossnb.protocol.operations import (
 )
 from ossnb.protocol.signing import Credentials, sign_v1, sign_v4
 
-Scenario = Callable[[str], None]
 HUGE = "9" * 5000  # past Python's 4,300-digit int() limit
 BUCKET = "numbers"
 

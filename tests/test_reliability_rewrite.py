@@ -9,34 +9,34 @@ user: it is checked on every read, before Complete, and on resume.
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ServerHandle
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
-from session_fixtures import (
-    CLI,
+from conftest import Factory, ServerHandle
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
+from session_fixtures import (  # noqa: F401 - client and bucket are fixtures
     PART,
+    CliProcess,
     MiB,
     Recorder,
+    bucket_fixture,
+    cli_errors,
+    client_fixture,
     make_client,
     make_file,
+    run_cli,
     sdk_read,
     server_env,
-    wait_for,
+    wait_for_parts,
 )
 
+from ossnb.client.client import Client
 from ossnb.protocol.errors import NoSuchKey
-from ossnb.protocol.operations import HeadObject, ListObjectsV2, ListParts, PutBucket
+from ossnb.protocol.operations import HeadObject, ListObjectsV2
 from ossnb.upload.ledger import Notice
 from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.session import UploadSession
 from ossnb.upload.source import SourceChangedError
-
-Scenario = Callable[[str], None]
-Factory = Callable[..., ServerHandle]
 
 
 def _rewrite_keeping_mtime(path: Path, offset: int, data: bytes) -> None:
@@ -62,36 +62,18 @@ def test_the_cli_refuses_to_complete_a_file_rewritten_with_its_mtime_restored(
     client = make_client(server)
     path = work_dir / "rw.bin"
     data = make_file(path, MiB + 17, seed=71)
-    process = subprocess.Popen(
-        [*CLI, "upload", str(path), "oss://rwb/rw.bin", "--part-size", "100KiB", "--workers", "2"],
-        env=server_env(server),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        uploads: list[str] = []
-
-        def begun() -> bool:
-            uploads[:] = [u.upload_id for u in list_all_uploads(client, "rwb")]
-            return (
-                bool(uploads)
-                and len(client.execute(ListParts("rwb", "rw.bin", uploads[0])).parts) >= 3
-            )
-
-        wait_for(begun, 30, "three parts")
+    command = ["upload", str(path), "oss://rwb/rw.bin", "--part-size", "100KiB"]
+    with CliProcess(server, *command, "--workers", "2") as process:
+        wait_for_parts(client, "rwb", "rw.bin", 3)
         new = bytes(reversed(data))
         _rewrite_keeping_mtime(path, 0, new)  # the whole file, as cp -p over it would
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 1, stdout + stderr
+        result = process.finish()
+    stdout, stderr = result.stdout, result.stderr
+    assert result.returncode == 1, stdout + stderr
     assert not [
         line for line in stdout.splitlines() if line.startswith(("verified:", "completed "))
     ]
-    errors = [line for line in stderr.splitlines() if "ossnb: error:" in line]
+    errors = cli_errors(stderr)
     assert len(errors) == 1, stderr
     assert "modified during the upload" in errors[0]
     # a part read between the write and the utime() sees the mtime move; after it, the ctime
@@ -99,26 +81,18 @@ def test_the_cli_refuses_to_complete_a_file_rewritten_with_its_mtime_restored(
     assert "ossnb uploads abort" in errors[0], "it says what to do"
     assert client.execute(ListObjectsV2("rwb")).objects == [], "no object from mixed bytes"
     # the next run sees the change too, and says so instead of resuming
-    again = subprocess.run(
-        [*CLI, "upload", str(path), "oss://rwb/rw.bin", "--part-size", "100KiB"],
-        env=server_env(server),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = run_cli(*command, env=server_env(server), timeout=60)
     assert again.returncode == 1 and "changed since upload" in again.stderr, again.stderr
     assert client.execute(ListObjectsV2("rwb")).objects == []
 
 
 def test_complete_is_refused_when_the_source_was_rewritten_after_its_parts_were_sent(
-    server: ServerHandle, bucket_name: str, work_dir: Path, scenario: Scenario
+    client: Client, bucket: str, work_dir: Path, scenario: Scenario
 ) -> None:
     scenario("source: rewritten after every part was sent, mtime restored — Complete refused")
-    client = make_client(server)
-    client.execute(PutBucket(bucket_name))
     path = work_dir / "late.bin"
     make_file(path, 4 * PART, seed=72)
-    session = UploadSession(client, path, bucket_name, "late.bin", part_size=PART, checkpoint=None)
+    session = UploadSession(client, path, bucket, "late.bin", part_size=PART, checkpoint=None)
     session.initiate()
     for number in range(1, 5):
         session.upload_part(number)
@@ -126,22 +100,20 @@ def test_complete_is_refused_when_the_source_was_rewritten_after_its_parts_were_
     with pytest.raises(SourceChangedError, match="modified during the upload"):
         session.complete()
     with pytest.raises(NoSuchKey):
-        client.execute(HeadObject(bucket_name, "late.bin"))
-    assert [u.upload_id for u in list_all_uploads(client, bucket_name)] == [session.upload_id]
+        client.execute(HeadObject(bucket, "late.bin"))
+    assert [u.upload_id for u in list_all_uploads(client, bucket)] == [session.upload_id]
     session.abort()
 
 
 def test_a_resume_after_an_unsampled_rewrite_sends_the_changed_part_again(
-    server: ServerHandle, bucket_name: str, work_dir: Path, scenario: Scenario
+    server: ServerHandle, client: Client, bucket: str, work_dir: Path, scenario: Scenario
 ) -> None:
     """Between runs, bytes the checkpoint's fingerprint does not sample change (mtime
     restored): the resume says so, and the part is compared and sent again."""
     scenario("source: rewritten between runs, mtime restored — resume re-sends what changed")
-    client = make_client(server)
-    client.execute(PutBucket(bucket_name))
     path = work_dir / "between.bin"
     data = bytearray(make_file(path, 10 * PART, seed=73))
-    first = UploadSession(client, path, bucket_name, "between.bin", part_size=PART)
+    first = UploadSession(client, path, bucket, "between.bin", part_size=PART)
     first.initiate()
     for number in range(1, 5):
         first.upload_part(number)
@@ -150,7 +122,7 @@ def test_a_resume_after_an_unsampled_rewrite_sends_the_changed_part_again(
     offset = 2 * PART + 1000  # inside part 3, far from the sampled start, middle and end
     _rewrite_keeping_mtime(path, offset, patch)
     data[offset : offset + len(patch)] = patch
-    second = UploadSession(client, path, bucket_name, "between.bin", part_size=PART)
+    second = UploadSession(client, path, bucket, "between.bin", part_size=PART)
     recorder = Recorder()
     second.subscribe(recorder)
     second.start()
@@ -159,4 +131,4 @@ def test_a_resume_after_an_unsampled_rewrite_sends_the_changed_part_again(
     notes = [n.text for n in recorder.of(Notice)]
     assert any("written to" in text for text in notes), notes
     assert [p.number for p in receipt.parts if p.reused] == [1, 2, 4]
-    assert sdk_read(server, bucket_name, "between.bin") == bytes(data)
+    assert sdk_read(server, bucket, "between.bin") == bytes(data)

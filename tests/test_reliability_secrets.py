@@ -13,14 +13,14 @@ import dataclasses
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import ServerHandle
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
+from conftest import Factory
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import FAST_RETRY, PART, make_file, run_cli, subprocess_env
 
 from ossnb.client.client import Client
@@ -29,8 +29,6 @@ from ossnb.protocol.operations import PutBucket
 from ossnb.protocol.signing import Credentials
 from ossnb.upload.session import UploadSession
 
-Scenario = Callable[[str], None]
-Factory = Callable[..., ServerHandle]
 KEY_ID = "rel-key-id"
 SECRET = f"Sec-{uuid.uuid4().hex}"
 WRONG = f"Wrong-{uuid.uuid4().hex}"

@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import oss2
 import pytest
-from conftest import ServerHandle, Transcript
-from reliability_ledger import scenario_fixture  # noqa: F401 - fixture
+from conftest import Factory, ServerHandle, Transcript
+from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
 from session_fixtures import (
     CLI,
     KiB,
@@ -39,9 +39,6 @@ from ossnb.protocol.errors import ServiceError, is_storage_full, is_transient
 from ossnb.protocol.http import Request, encode_query
 from ossnb.protocol.operations import PutBucket, PutObject
 from ossnb.protocol.signing import Credentials, presign_v1, presign_v4, sign_v4
-
-Scenario = Callable[[str], None]
-Factory = Callable[..., ServerHandle]
 
 
 def _cmdline(server: ServerHandle) -> str:

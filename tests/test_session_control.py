@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ServerHandle
-from session_fixtures import PART, MiB, Recorder, make_client, make_file, sdk_read, wait_for
+from conftest import Factory, ServerHandle
+from session_fixtures import (
+    PART,
+    MiB,
+    Recorder,
+    make_client,
+    make_file,
+    sdk_read,
+    server_with_faults,
+    wait_for,
+)
 
 from ossnb.client.client import Client
 from ossnb.protocol.errors import (
@@ -29,13 +37,6 @@ from ossnb.upload.listing import list_all_uploads
 from ossnb.upload.session import UploadSession
 
 BUCKET = "control"
-Factory = Callable[..., ServerHandle]
-
-
-def _setup(factory: Factory, *faults: str) -> tuple[ServerHandle, Client]:
-    args = [a for fault in faults for a in ("--fault", fault)]
-    server = factory(*args, "--bucket", BUCKET)
-    return server, make_client(server)
 
 
 def _uploads(client: Client) -> int:
@@ -47,7 +48,7 @@ def _part_exchanges(session: UploadSession) -> int:
 
 
 def test_pause_stops_sending_and_resume_finishes(server_factory: Factory, work_dir: Path) -> None:
-    server, client = _setup(server_factory, "UploadPart@1x1000=delay:0.15")
+    server, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x1000=delay:0.15")
     path = work_dir / "pause.bin"
     data = make_file(path, 4 * MiB + 5, seed=2)
     session = UploadSession(client, path, BUCKET, "pause.bin", part_size=512 * 1024, workers=2)
@@ -73,7 +74,7 @@ def test_pause_stops_sending_and_resume_finishes(server_factory: Factory, work_d
 
 
 def test_pause_cancels_a_body_in_flight(server_factory: Factory, work_dir: Path) -> None:
-    server, client = _setup(server_factory, "UploadPart@1=delay:0.6")
+    server, client = server_with_faults(server_factory, BUCKET, "UploadPart@1=delay:0.6")
     path = work_dir / "inflight.bin"
     data = make_file(path, 24 * MiB, seed=3)
     session = UploadSession(client, path, BUCKET, "inflight.bin", part_size=24 * MiB, workers=1)
@@ -96,7 +97,7 @@ def test_pause_cancels_a_body_in_flight(server_factory: Factory, work_dir: Path)
 def test_abort_mid_upload_leaves_nothing_on_the_server(
     server_factory: Factory, work_dir: Path
 ) -> None:
-    _, client = _setup(server_factory, "UploadPart@1x1000=delay:0.2")
+    _, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x1000=delay:0.2")
     path = work_dir / "abort.bin"
     make_file(path, 2 * MiB, seed=4)
     session = UploadSession(client, path, BUCKET, "abort.bin", part_size=PART, workers=2)
@@ -123,7 +124,7 @@ def test_abort_mid_upload_leaves_nothing_on_the_server(
 
 
 def test_abort_from_an_observer_on_a_worker_thread(server_factory: Factory, work_dir: Path) -> None:
-    _, client = _setup(server_factory, "UploadPart@1x1000=delay:0.05")
+    _, client = server_with_faults(server_factory, BUCKET, "UploadPart@1x1000=delay:0.05")
     path = work_dir / "observer.bin"
     make_file(path, MiB, seed=5)
     session = UploadSession(client, path, BUCKET, "observer.bin", part_size=PART, workers=2)
@@ -145,7 +146,9 @@ def test_abort_from_an_observer_on_a_worker_thread(server_factory: Factory, work
 def test_transient_errors_are_retried_and_attempts_are_visible(
     server_factory: Factory, work_dir: Path
 ) -> None:
-    server, client = _setup(server_factory, "UploadPart@2x2=error:503:ServiceUnavailable")
+    server, client = server_with_faults(
+        server_factory, BUCKET, "UploadPart@2x2=error:503:ServiceUnavailable"
+    )
     path = work_dir / "retry.bin"
     data = make_file(path, 3 * PART, seed=6)
     session = UploadSession(client, path, BUCKET, "retry.bin", part_size=PART, workers=1)
@@ -167,7 +170,9 @@ def test_transient_errors_are_retried_and_attempts_are_visible(
 def test_the_session_retries_a_part_after_the_client_gave_up(
     server_factory: Factory, work_dir: Path
 ) -> None:
-    server, client = _setup(server_factory, "UploadPart@1x4=error:500", "UploadPart@6=drop")
+    server, client = server_with_faults(
+        server_factory, BUCKET, "UploadPart@1x4=error:500", "UploadPart@6=drop"
+    )
     path = work_dir / "rounds.bin"
     data = make_file(path, 3 * PART, seed=7)
     session = UploadSession(client, path, BUCKET, "rounds.bin", part_size=PART, workers=1)
@@ -182,7 +187,9 @@ def test_the_session_retries_a_part_after_the_client_gave_up(
 def test_a_permanent_error_fails_the_part_and_start_resumes(
     server_factory: Factory, work_dir: Path
 ) -> None:
-    server, client = _setup(server_factory, "UploadPart@3=error:403:AccessDenied")
+    server, client = server_with_faults(
+        server_factory, BUCKET, "UploadPart@3=error:403:AccessDenied"
+    )
     path = work_dir / "denied.bin"
     data = make_file(path, 6 * PART, seed=8)
     session = UploadSession(client, path, BUCKET, "denied.bin", part_size=PART, workers=1)

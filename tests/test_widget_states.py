@@ -5,13 +5,12 @@ a real emulator, as in test_widgets)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import ipywidgets as w
-import pytest
-from session_fixtures import PART, make_file, sdk_read, wait_for
-from test_widgets import BUCKET, SLOW, Factory, _setup, _widget
+from conftest import Factory
+from session_fixtures import PART, make_file, sdk_read, server_with_faults, wait_for
+from test_widgets import BUCKET, SLOW, _widget, closing_fixture  # noqa: F401 - fixture
 
 from ossnb.upload.ledger import PartRow, PartState, SessionState
 from ossnb.upload.listing import list_all_uploads
@@ -19,21 +18,12 @@ from ossnb.upload.session import UploadSession
 from ossnb.widgets.parts_map import CODES, encode
 
 
-@pytest.fixture
-def closing() -> Iterator[list[w.Widget]]:
-    """Widgets to close after the test (their updater threads stop)."""
-    made: list[w.Widget] = []
-    yield made
-    for widget in made:
-        widget.close()
-
-
 def test_repeated_clicks_are_harmless(
     server_factory: Factory, work_dir: Path, closing: list[w.Widget]
 ) -> None:
     """A double click (or a click the page sent before it saw the button disabled) does
     nothing: no UsageError in the step panel, one run, one upload."""
-    server, client = _setup(server_factory, SLOW)
+    server, client = server_with_faults(server_factory, BUCKET, SLOW)
     data = make_file(work_dir / "double.bin", 8 * PART, seed=11)
     ui = _widget(closing, client, work_dir / "double.bin", "double.bin", workers=2)
     ui.buttons["start"].click()
@@ -59,7 +49,7 @@ def test_resume_shows_the_parts_on_the_server_before_start(
 ) -> None:
     """After a kernel restart (a new session from the checkpoint), the widget lists the
     server's parts once, read-only: the map shows them held and the toolbar says so."""
-    server, client = _setup(server_factory)
+    server, client = server_with_faults(server_factory, BUCKET)
     path = work_dir / "resume.bin"
     data = make_file(path, 6 * PART, seed=12)
     first = UploadSession(client, path, BUCKET, "resume.bin", part_size=PART)

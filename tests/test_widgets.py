@@ -14,15 +14,23 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 import pytest
 import traitlets
-from conftest import ServerHandle
-from session_fixtures import PART, MiB, make_client, make_file, sdk_read, wait_for
+from conftest import Factory, ServerHandle
+from session_fixtures import (
+    PART,
+    MiB,
+    make_client,
+    make_file,
+    sdk_read,
+    server_with_faults,
+    wait_for,
+)
 
 from ossnb.client.client import Client
 from ossnb.protocol.errors import BucketAlreadyExists, NoSuchUpload
@@ -36,23 +44,16 @@ from ossnb.widgets.parts_map import CODES
 from ossnb.widgets.updater import Updater
 
 BUCKET = "widgets"
-Factory = Callable[..., ServerHandle]
 SLOW = "UploadPart@1x100000=delay:0.1"  # every UploadPart waits 0.1 s on the server
 
 
-@pytest.fixture
-def closing() -> Iterator[list[w.Widget]]:
+@pytest.fixture(name="closing")
+def closing_fixture() -> Iterator[list[w.Widget]]:
     """Widgets to close after the test (their updater threads stop)."""
     made: list[w.Widget] = []
     yield made
     for widget in made:
         widget.close()
-
-
-def _setup(factory: Factory, *faults: str) -> tuple[ServerHandle, Client]:
-    args = [a for fault in faults for a in ("--fault", fault)]
-    server = factory(*args, "--bucket", BUCKET)
-    return server, make_client(server)
 
 
 def _shared(server: ServerHandle) -> Client:
@@ -118,7 +119,7 @@ def _gone(client: Client, key: str, upload_id: str) -> bool:
 def test_step_mode_walks_the_protocol(
     server_factory: Factory, work_dir: Path, closing: list[w.Widget]
 ) -> None:
-    server, client = _setup(server_factory)
+    server, client = server_with_faults(server_factory, BUCKET)
     data = make_file(work_dir / "steps.bin", 3 * PART + 5, seed=1)
     ui = _widget(closing, client, work_dir / "steps.bin", "steps.bin")
     session = ui.session
@@ -173,7 +174,7 @@ def test_step_mode_walks_the_protocol(
 def test_abort_mid_upload_leaves_no_parts(
     server_factory: Factory, work_dir: Path, closing: list[w.Widget]
 ) -> None:
-    _, client = _setup(server_factory, SLOW)
+    _, client = server_with_faults(server_factory, BUCKET, SLOW)
     make_file(work_dir / "abort.bin", 4 * MiB, seed=2)
     ui = _widget(closing, client, work_dir / "abort.bin", "abort.bin", workers=2)
     assert _click(ui.buttons["start"]) < 0.2
@@ -205,7 +206,7 @@ def test_abort_mid_upload_leaves_no_parts(
 def test_pause_resume_then_complete(
     server_factory: Factory, work_dir: Path, closing: list[w.Widget]
 ) -> None:
-    server, client = _setup(server_factory, SLOW)
+    server, client = server_with_faults(server_factory, BUCKET, SLOW)
     data = make_file(work_dir / "pause.bin", 4 * MiB + 3, seed=3)
     ui = _widget(closing, client, work_dir / "pause.bin", "pause.bin", workers=2)
     ui.buttons["start"].click()
@@ -238,7 +239,7 @@ def test_complete_button_waits_for_every_part(
 ) -> None:
     """With a session that can leave Complete to a click, the checkbox decides; otherwise
     the run completes by itself and the checkbox says so (it cannot be unticked)."""
-    server, client = _setup(server_factory)
+    server, client = server_with_faults(server_factory, BUCKET)
     data = make_file(work_dir / "manual.bin", 5 * PART, seed=4)
     ui = _widget(closing, client, work_dir / "manual.bin", "manual.bin", workers=2)
     assert ui.auto_complete.value is True
@@ -265,7 +266,9 @@ def test_complete_button_waits_for_every_part(
 def test_errors_show_the_oss_code_and_a_hint(
     server_factory: Factory, work_dir: Path, closing: list[w.Widget]
 ) -> None:
-    _, client = _setup(server_factory, "UploadPart@2x1000=error:400:InvalidDigest")
+    _, client = server_with_faults(
+        server_factory, BUCKET, "UploadPart@2x1000=error:400:InvalidDigest"
+    )
     make_file(work_dir / "bad.bin", 4 * PART, seed=5)
     ui = _widget(closing, client, work_dir / "bad.bin", "bad.bin", workers=1)
     ui.buttons["initiate"].click()
@@ -297,7 +300,7 @@ def test_errors_show_the_oss_code_and_a_hint(
 def test_abort_stops_a_step_in_flight(
     server_factory: Factory, work_dir: Path, closing: list[w.Widget]
 ) -> None:
-    _, client = _setup(server_factory, "UploadPart@1=delay:3")
+    _, client = server_with_faults(server_factory, BUCKET, "UploadPart@1=delay:3")
     make_file(work_dir / "step.bin", 2 * PART, seed=6)
     ui = _widget(closing, client, work_dir / "step.bin", "step.bin")
     ui.buttons["initiate"].click()
@@ -447,7 +450,7 @@ def test_one_widget_per_session_and_close(
 
 
 def test_stale_uploads_listed_and_aborted(server_factory: Factory, closing: list[w.Widget]) -> None:
-    _, client = _setup(server_factory)
+    _, client = server_with_faults(server_factory, BUCKET)
     ids = {}
     for key, parts in (("old/a.bin", 2), ("old/b.bin", 1), ("old/c.bin", 0)):
         session = UploadSession(client, os.urandom(2 * PART), BUCKET, key, part_size=PART)
@@ -522,7 +525,7 @@ def test_checkbox_follows_start_complete_false_called_on_the_session(
 ) -> None:
     """``session.start(complete=False)`` typed in a cell (not the Start button) unticks
     "complete automatically" on the next render; a user's tick alone is never undone."""
-    server, client = _setup(server_factory)
+    server, client = server_with_faults(server_factory, BUCKET)
     data = make_file(work_dir / "direct.bin", 4 * PART, seed=9)
     ui = _widget(closing, client, work_dir / "direct.bin", "direct.bin", workers=2)
     assert ui.session.auto_complete is True and ui.auto_complete.value is True
@@ -549,7 +552,7 @@ def test_checkbox_follows_start_complete_false_called_on_the_session(
 def test_a_widget_made_after_start_complete_false_shows_it(
     server_factory: Factory, work_dir: Path, closing: list[w.Widget]
 ) -> None:
-    _, client = _setup(server_factory)
+    _, client = server_with_faults(server_factory, BUCKET)
     make_file(work_dir / "late.bin", 2 * PART, seed=10)
     session = UploadSession(client, work_dir / "late.bin", BUCKET, "late.bin", part_size=PART)
     session.start(complete=False)

@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ import nbformat
 import pytest
 from conftest import ServerHandle
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from session_fixtures import server_env, subprocess_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -110,6 +112,11 @@ ui.buttons["start"].on_click(_probe)
 display(ui, probe)"""
         ),
     ]
+    return save_notebook(nb, path)
+
+
+def save_notebook(nb: nbformat.NotebookNode, path: Path) -> Path:
+    """Write ``nb`` to ``path`` with the ``python3`` kernel named, as Lab's new notebooks are."""
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -137,20 +144,76 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]
     handle.stop()
 
 
-def _server_env(emulator: ServerHandle, base: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OSS_")}
+def _server_env(base: Path, emulator: ServerHandle | None = None) -> dict[str, str]:
+    """The servers' environment: no ``OSS_*`` but the emulator's (none without one: kernels
+    then use the embedded emulator), Jupyter's folders under ``base``."""
+    env = subprocess_env() if emulator is None else server_env(emulator)
     env.update(
-        OSS_ENDPOINT=emulator.endpoint,
-        OSS_REGION=emulator.region,
-        OSS_ACCESS_KEY_ID=emulator.access_key_id,
-        OSS_ACCESS_KEY_SECRET=emulator.access_key_secret,
         NO_PROXY="127.0.0.1,localhost",
         JUPYTER_CONFIG_DIR=str(base / "cfg"),
         JUPYTER_RUNTIME_DIR=str(base / "rt"),
         JUPYTER_DATA_DIR=str(base / "data"),
-        PYTHONUNBUFFERED="1",
     )
     return env
+
+
+@contextmanager
+def _serve(args: list[str], port: int, env: dict[str, str], log: Path, ready: str) -> Iterator[str]:
+    """``python -m *args`` in a session of its own, logging to ``log``; yields its URL once
+    ``ready`` (a path) answers, and stops it on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args],
+        env=env,
+        stdout=open(log, "wb"),  # noqa: SIM115 - the child owns it
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{url}{ready}", proc, log)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@contextmanager
+def jupyter_server(
+    base: Path,
+    env: dict[str, str],
+    settings: dict[str, dict[str, Any]] | None = None,
+    *,
+    app: str = "jupyterlab",
+    app_class: str = "LabApp",
+    log_name: str = "lab.log",
+) -> Iterator[dict[str, Any]]:
+    """JupyterLab (or Notebook 7: ``app="notebook"``) serving ``base/root`` with a token.
+
+    ``settings`` are user settings of ``@jupyterlab/apputils-extension`` written before the
+    start, by file stem, over ``notification`` = ``{"fetchNews": "false"}`` (else a news
+    toast covers the page). Yields ``url``, ``token``, ``root`` and ``log``."""
+    root = base / "root"
+    root.mkdir(exist_ok=True)
+    folder = base / "settings" / "@jupyterlab" / "apputils-extension"
+    folder.mkdir(parents=True)
+    for stem, value in {"notification": {"fetchNews": "false"}, **(settings or {})}.items():
+        (folder / f"{stem}.jupyterlab-settings").write_text(json.dumps(value))
+    port, token = _free_port(), os.urandom(8).hex()
+    log = base / log_name
+    args = [
+        app,
+        "--no-browser",
+        "--allow-root",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--port-retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--{app_class}.user_settings_dir={base / 'settings'}",
+        f"--{app_class}.workspaces_dir={base / 'ws'}",
+    ]
+    with _serve(args, port, env, log, f"/api/status?token={token}") as url:
+        yield {"url": url, "token": token, "root": root, "log": log}
 
 
 @pytest.fixture(scope="session", params=["perCommTarget", "disabled"])
@@ -162,44 +225,11 @@ def lab(
 ) -> Iterator[dict[str, Any]]:
     mode: str = request.param
     base = tmp_path_factory.mktemp(f"lab-{mode}")
-    root = base / "root"
-    root.mkdir()
-    write_notebook(root / "upload.ipynb", f"lab-{mode}.bin")
-    settings = base / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    (settings / "kernels-settings.jupyterlab-settings").write_text(
-        json.dumps({"commsOverSubshells": mode})
-    )
-    port, token = _free_port(), os.urandom(8).hex()
-    log = base / "lab.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--allow-root",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            "--port-retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            f"--LabApp.user_settings_dir={base / 'settings'}",
-            f"--LabApp.workspaces_dir={base / 'ws'}",
-        ],
-        env=_server_env(emulator, base),
-        stdout=open(log, "wb"),  # noqa: SIM115 - the child owns it
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/api/status?token={token}", proc, log)
-        yield {"url": url, "token": token, "mode": mode, "root": root, "log": log}
-    finally:
-        _stop(proc)
+    (base / "root").mkdir()
+    write_notebook(base / "root" / "upload.ipynb", f"lab-{mode}.bin")
+    settings = {"kernels-settings": {"commsOverSubshells": mode}}
+    with jupyter_server(base, _server_env(base, emulator), settings) as server:
+        yield {**server, "mode": mode}
 
 
 THEMES = ("JupyterLab Light", "JupyterLab Dark", "JupyterLab Dark High Contrast")
@@ -215,47 +245,16 @@ def themed_lab(
     """JupyterLab in a theme set before the page loads; tests write notebooks into ``root``."""
     theme: str = request.param
     base = tmp_path_factory.mktemp("lab-theme")
-    root = base / "root"
-    root.mkdir()
-    settings = base / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}'
-    )
-    (settings / "themes.jupyterlab-settings").write_text(json.dumps({"theme": theme}))
     (base / "cfg").mkdir()  # jupyter-lsp would run npm: off, to spare CPU and the home folder
     (base / "cfg" / "jupyter_server_config.json").write_text(
         '{"ServerApp": {"jpserver_extensions": {"jupyter_lsp": false}}}'
     )
-    port, token = _free_port(), os.urandom(8).hex()
-    log = base / "lab.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--allow-root",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            "--port-retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            f"--LabApp.user_settings_dir={base / 'settings'}",
-            f"--LabApp.workspaces_dir={base / 'ws'}",
-        ],
-        env=_server_env(emulator, base),
-        stdout=open(log, "wb"),  # noqa: SIM115 - the child owns it
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/api/status?token={token}", proc, log)
-        yield {"url": url, "token": token, "theme": theme, "root": root, "log": log}
-    finally:
-        _stop(proc)
+    settings = {
+        "notification": {"fetchNews": "false", "checkForUpdates": False},
+        "themes": {"theme": theme},
+    }
+    with jupyter_server(base, _server_env(base, emulator), settings) as server:
+        yield {**server, "theme": theme}
 
 
 @pytest.fixture(scope="session")
@@ -268,30 +267,17 @@ def voila(
     write_notebook(root / "upload.ipynb", "voila.bin")
     port = _free_port()
     log = base / "voila.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "voila",
-            str(root),
-            "--no-browser",
-            "--Voila.ip=127.0.0.1",
-            f"--port={port}",
-            "--Voila.port_retries=0",
-            "--show_tracebacks=True",
-        ],
-        env=_server_env(emulator, base),
-        stdout=open(log, "wb"),  # noqa: SIM115 - the child owns it
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/", proc, log)
+    args = [
+        "voila",
+        str(root),
+        "--no-browser",
+        "--Voila.ip=127.0.0.1",
+        f"--port={port}",
+        "--Voila.port_retries=0",
+        "--show_tracebacks=True",
+    ]
+    with _serve(args, port, _server_env(base, emulator), log, "/") as url:
         yield {"url": url, "root": root, "log": log}
-    finally:
-        _stop(proc)
 
 
 @pytest.fixture(scope="session")
@@ -300,40 +286,11 @@ def notebook7(
 ) -> Iterator[dict[str, Any]]:
     """Jupyter Notebook 7 (its own front end, Lab's components); tests write into ``root``."""
     base = tmp_path_factory.mktemp("notebook7")
-    root = base / "root"
-    root.mkdir()
-    settings = base / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port, token = _free_port(), os.urandom(8).hex()
-    log = base / "notebook.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "notebook",
-            "--no-browser",
-            "--allow-root",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            "--port-retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            f"--JupyterNotebookApp.user_settings_dir={base / 'settings'}",
-            f"--JupyterNotebookApp.workspaces_dir={base / 'ws'}",
-        ],
-        env=_server_env(emulator, base),
-        stdout=open(log, "wb"),  # noqa: SIM115 - the child owns it
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/api/status?token={token}", proc, log)
-        yield {"url": url, "token": token, "root": root, "log": log}
-    finally:
-        _stop(proc)
+    env = _server_env(base, emulator)
+    with jupyter_server(
+        base, env, app="notebook", app_class="JupyterNotebookApp", log_name="notebook.log"
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -346,18 +303,20 @@ def browser(chromium: Path) -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def _fresh_page(browser: Any, height: int) -> Iterator[Any]:
+    """A page in a context of its own, 1280 pixels wide; screenshots go to ``ARTIFACTS``."""
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(viewport={"width": 1280, "height": height})
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    yield from _fresh_page(browser, 1000)
 
 
 @pytest.fixture
 def laptop(browser: Any) -> Iterator[Any]:
     """A page the size of a small laptop screen: 1280 x 800."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield context.new_page()
-    context.close()
+    yield from _fresh_page(browser, 800)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from .conftest import ARTIFACTS, BUCKET
+from .conftest import ARTIFACTS, BUCKET, save_notebook
 
 # For each visible text node under the widget: its colour (with the opacity of it and its
 # ancestors) over its effective background (every non-transparent ancestor background,
@@ -136,12 +135,7 @@ ossnb.upload_widget("{key}", "oss://{BUCKET}/{key}", part_size="100KiB", workers
         ),
         new_code_cell('print("the next cell ran")'),
     ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
+    save_notebook(nb, path)
     return path
 
 

@@ -15,13 +15,25 @@ from ossnb.protocol.errors import NoSuchUpload
 from ossnb.protocol.operations import HeadObject, ListParts
 from ossnb.upload.listing import list_all_uploads
 
-from .conftest import ARTIFACTS, BUCKET, PARTS, SIZE
+from .conftest import ARTIFACTS, BUCKET, KERNEL_IDLE, PARTS, SIZE
 
 DONE_ROWS = ".ossnb-ledger tr.ossnb-part-done"
 
 
 def state(page: Any) -> Any:
     return page.locator(".ossnb-upload .ossnb-state")
+
+
+def open_in_lab(page: Any, lab: dict[str, Any], name: str) -> None:
+    """Open notebook ``name`` in JupyterLab (a fresh workspace) and wait for its idle kernel."""
+    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}&reset")
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+
+
+def run_all(page: Any) -> None:
+    """Run > Run All Cells through the menu bar (Lab's and Notebook 7's are alike)."""
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
 
 
 def shot(page: Any, name: str) -> Path:

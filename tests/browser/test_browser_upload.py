@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import oss2
 import pytest
 from conftest import ServerHandle
@@ -32,7 +31,8 @@ from ossnb.protocol.errors import NoSuchUpload
 from ossnb.protocol.operations import ListParts
 from ossnb.upload.listing import list_all_uploads
 
-from .conftest import ARTIFACTS, BUCKET, KERNEL_IDLE
+from .conftest import ARTIFACTS, BUCKET, save_notebook
+from .steering import open_in_lab, run_all
 
 pytestmark = pytest.mark.browser
 
@@ -73,20 +73,13 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, s
 def _notebook(root: Path, name: str) -> str:
     nb = new_notebook()
     nb.cells = [new_code_cell(CELL.format(bucket=BUCKET))]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, root / name)
+    save_notebook(nb, root / name)
     return name
 
 
 def _open(page: Any, lab: dict[str, Any], name: str) -> None:
-    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}&reset")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+    open_in_lab(page, lab, name)
+    run_all(page)
     page.locator(INPUT).wait_for(state="attached", timeout=60_000)
 
 
@@ -291,12 +284,7 @@ def test_an_expired_part_url_is_issued_again(
     )
     nb = new_notebook()
     nb.cells = [new_code_cell(cell)]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, lab["root"] / "browser-expiry.ipynb")
+    save_notebook(nb, lab["root"] / "browser-expiry.ipynb")
     _open(page, lab, "browser-expiry.ipynb")
     puts: list[str] = []
 

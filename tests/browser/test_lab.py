@@ -4,31 +4,23 @@ comms over subshells on (Lab 4.6's default) and off."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from conftest import ServerHandle
 from playwright.sync_api import expect
 
-from .conftest import KERNEL_IDLE
-from .steering import start_and_complete, start_then_abort
+from .steering import open_in_lab, run_all, start_and_complete, start_then_abort
 
 pytestmark = pytest.mark.browser
-
-
-def _run_all(page: Any) -> None:
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
 
 
 def test_lab_abort_mid_upload_then_complete(
     page: Any, lab: dict[str, Any], emulator: ServerHandle
 ) -> None:
     mode, key = lab["mode"], f"lab-{lab['mode']}.bin"
-    page.goto(f"{lab['url']}/lab/tree/upload.ipynb?token={lab['token']}&reset")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    _run_all(page)
+    open_in_lab(page, lab, "upload.ipynb")
+    run_all(page)
     start_then_abort(page, emulator, key, f"lab-{mode}")
     # The setting took effect: with it on, Lab sent the click to a subshell it made for
     # widget comms (ipykernel 7.4 still runs it on the shell that created the comm).
@@ -39,5 +31,5 @@ def test_lab_abort_mid_upload_then_complete(
         assert sent_to != "None" and sent_to in subshells.split(","), (thread, sent_to, subshells)
     expect(page.locator("button.ossnb-start")).to_be_disabled()
 
-    _run_all(page)  # the cell again: a new session for the same key
+    run_all(page)  # the cell again: a new session for the same key
     start_and_complete(page, emulator, key, f"lab-{mode}")

@@ -8,18 +8,16 @@ its ``runmenu:run-all`` item carry the same classes and commands as in Lab.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from conftest import ServerHandle
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from playwright.sync_api import expect
 
-from .conftest import BUCKET, KERNEL_IDLE, SIZE
-from .steering import start_and_complete, start_then_abort
+from .conftest import BUCKET, KERNEL_IDLE, SIZE, save_notebook
+from .steering import run_all, start_and_complete, start_then_abort
 
 pytestmark = pytest.mark.browser
 
@@ -40,17 +38,7 @@ if not os.path.exists("big.bin"):
 ossnb.upload_widget("big.bin", "oss://{BUCKET}/{KEY}", part_size="100KiB", workers=2)"""
         ),
     ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-
-
-def _run_all(page: Any) -> None:
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+    save_notebook(nb, path)
 
 
 def test_notebook7_abort_mid_upload_then_complete(
@@ -61,10 +49,10 @@ def test_notebook7_abort_mid_upload_then_complete(
     # Notebook 7's own shell around Lab's notebook panel (not Lab's .jp-LabShell)
     expect(page.locator("#main-panel .jp-NotebookPanel")).to_be_visible(timeout=30_000)
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    _run_all(page)
+    run_all(page)
     start_then_abort(page, emulator, KEY, "notebook7")
     expect(page.locator("button.ossnb-start")).to_be_disabled()
 
-    _run_all(page)  # the cell again: a new widget and session for the same key
+    run_all(page)  # the cell again: a new widget and session for the same key
     expect(page.locator(".ossnb-upload")).to_have_count(1)
     start_and_complete(page, emulator, KEY, "notebook7")

@@ -8,14 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import oss2
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -23,7 +19,8 @@ from playwright.sync_api import expect
 
 from ossnb.emulator import DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET
 
-from .conftest import ARTIFACTS, KERNEL_IDLE, _free_port, _stop, _wait_http
+from .conftest import ARTIFACTS, _server_env, jupyter_server, save_notebook
+from .steering import open_in_lab, run_all
 
 pytestmark = pytest.mark.browser
 
@@ -40,41 +37,14 @@ def plain_lab(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Itera
     (root / "big.bin").write_bytes(os.urandom(256 * MiB))
     for name in ("a", "b"):
         nb = new_notebook(cells=[new_code_cell(README_CELL.format(key=f"{name}.bin"))])
-        nb.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        nbformat.write(nb, root / f"{name}.ipynb")
-    settings = base / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OSS_")}
-    env.update(JUPYTER_CONFIG_DIR=str(base / "cfg"), JUPYTER_RUNTIME_DIR=str(base / "rt"),
-               JUPYTER_DATA_DIR=str(base / "data"), NO_PROXY="127.0.0.1,localhost")  # fmt: skip
-    port, token = _free_port(), os.urandom(8).hex()
-    log = base / "lab.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-         f"--port={port}", "--port-retries=0", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={base / 'settings'}",
-         f"--LabApp.workspaces_dir={base / 'ws'}"],
-        env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-        stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/api/status?token={token}", proc, log)
-        yield {"url": url, "token": token, "root": root}
-    finally:
-        _stop(proc)
+        save_notebook(nb, root / f"{name}.ipynb")
+    with jupyter_server(base, _server_env(base)) as server:
+        yield server
 
 
 def _open_and_start(page: Any, lab: dict[str, Any], name: str) -> None:
-    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}&reset")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+    open_in_lab(page, lab, name)
+    run_all(page)
     start = page.locator("button.ossnb-start")
     expect(start).to_be_enabled(timeout=60_000)
     start.click()

@@ -5,11 +5,9 @@ checked on the emulator itself, from the test process."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from conftest import ServerHandle
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -18,9 +16,9 @@ from session_fixtures import make_client
 
 from ossnb.upload.listing import list_all_uploads
 
-from .conftest import BUCKET, KERNEL_IDLE
+from .conftest import BUCKET, save_notebook
 from .look import contrast_failures
-from .steering import shot
+from .steering import open_in_lab, run_all, shot
 
 pytestmark = pytest.mark.browser
 
@@ -47,12 +45,7 @@ for i, key in enumerate({KEYS!r}):
 view"""
         ),
     ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
+    save_notebook(nb, path)
 
 
 def _left(emulator: ServerHandle) -> list[str]:
@@ -65,10 +58,8 @@ def test_stale_view_abort_selected_then_older_than(
 ) -> None:
     assert _left(emulator) == []
     _write_notebook(lab["root"] / "stale.ipynb")
-    page.goto(f"{lab['url']}/lab/tree/stale.ipynb?token={lab['token']}&reset")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+    open_in_lab(page, lab, "stale.ipynb")
+    run_all(page)
 
     keys = page.locator(".ossnb-stale-table td.ossnb-stale-key")
     status = page.locator(".ossnb-stale-status")

@@ -17,17 +17,12 @@ from playwright.sync_api import expect
 
 from .conftest import KERNEL_IDLE
 from .look import check_contrast, check_fits, check_steady, write_look_notebook
-from .steering import state
+from .steering import run_all, state
 
 pytestmark = pytest.mark.browser
 
 MiB = 1024 * 1024
 LAB_SCROLLER = ".jp-WindowedPanel-outer"
-
-
-def _run_all(page: Any) -> None:
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
 
 
 def _walk_through_states(page: Any, name: str, stop: str | None) -> None:
@@ -77,7 +72,7 @@ def test_lab_themes(laptop: Any, themed_lab: dict[str, Any], emulator: ServerHan
     page.wait_for_function(f"() => document.body.dataset.jpThemeName === {theme!r}")
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
     expect(page.locator("#filebrowser")).to_be_visible()  # the widget shares the width with it
-    _run_all(page)
+    run_all(page)
     _walk_through_states(page, name, LAB_SCROLLER)
 
 
@@ -86,7 +81,7 @@ def test_notebook7(laptop: Any, notebook7: dict[str, Any], emulator: ServerHandl
     page = laptop
     page.goto(f"{notebook7['url']}/notebooks/look.ipynb?token={notebook7['token']}")
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    _run_all(page)
+    run_all(page)
     expect(page.locator(".jp-OutputArea-output", has_text="the next cell ran")).to_be_visible(
         timeout=60_000
     )  # Notebook 7 squeezes tall outputs only once a later cell changes

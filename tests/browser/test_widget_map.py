@@ -13,21 +13,11 @@ from playwright.sync_api import expect
 
 from .conftest import ARTIFACTS, KERNEL_IDLE
 from .look import SAMPLE_JS, count, write_look_notebook
-from .steering import state
+from .steering import open_in_lab, run_all, state
 
 pytestmark = pytest.mark.browser
 
 KiB = 1024
-
-
-def _run_all(page: Any) -> None:
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
-
-
-def _open(page: Any, lab: dict[str, Any], name: str) -> None:
-    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}&reset")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
 
 
 @pytest.mark.parametrize("themed_lab", ["JupyterLab Light"], indirect=True)
@@ -38,8 +28,8 @@ def test_ten_thousand_parts_stay_responsive(
     write_look_notebook(
         themed_lab["root"] / "many.ipynb", "many.bin", 10_000 * 100 * KiB, sparse=True
     )
-    _open(page, themed_lab, "many.ipynb")
-    _run_all(page)
+    open_in_lab(page, themed_lab, "many.ipynb")
+    run_all(page)
     expect(state(page)).to_have_text("planned", timeout=60_000)
     assert count(page, "pending") == 10_000
     label = page.locator(".ossnb-map-canvas").get_attribute("aria-label") or ""
@@ -69,8 +59,8 @@ def test_kernel_restart_shows_held_parts_before_start(
     write_look_notebook(
         themed_lab["root"] / "resume.ipynb", "resume.bin", 4096 * KiB, checkpoint=True
     )
-    _open(page, themed_lab, "resume.ipynb")
-    _run_all(page)
+    open_in_lab(page, themed_lab, "resume.ipynb")
+    run_all(page)
     expect(state(page)).to_have_text("planned", timeout=60_000)
     page.locator("button.ossnb-start").click()
     page.wait_for_function("() => +document.querySelector('.ossnb-map-key-done').dataset.count > 5")
@@ -85,7 +75,7 @@ def test_kernel_restart_shows_held_parts_before_start(
     page.locator(".jp-Dialog-button.jp-mod-accept").click()
     page.wait_for_timeout(1000)
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    _run_all(page)
+    run_all(page)
     expect(state(page)).to_have_text("initiated", timeout=60_000)
     expect(page.locator(".ossnb-upload-id")).to_have_text(upload_id)
     page.wait_for_function("() => +document.querySelector('.ossnb-map-key-held').dataset.count > 0")
