@@ -8,7 +8,9 @@ with the same part size, 4 workers and CRC-64 checked by all, in a rotating orde
 round; every object is checked (size and CRC-64) and deleted. Rows:
 
 * big file (512 MiB, 8 MiB parts) and small file (24 MiB, 100 KiB parts): client CPU
-  s/GiB for ossnb (``checksum="md5"`` and ``"crc64"``), oss2 and alibabacloud-oss-v2;
+  s/GiB for ossnb (``checksum="md5"`` and ``"crc64"``), oss2 and alibabacloud-oss-v2, and
+  the floor (``whole_scripts.FLOOR``: no library, CRC-64 only; what any Python client
+  must spend on the same upload);
   peak RSS; the upload's MiB/s (in-process wall time; noisy here);
 * start-up alone (imports and client, no upload): CPU s;
 * the emulator alone absorbing 100 KiB parts (``benchmarks.ceiling``'s ``emulator``
@@ -43,7 +45,7 @@ from .whole_scripts import MARK, SCRIPTS
 __all__ = ["main"]
 
 BUCKET = "bench"
-CLIENTS = ("ossnb md5", "ossnb crc64", "oss2", "oss-v2")
+CLIENTS = ("ossnb md5", "ossnb crc64", "oss2", "oss-v2", "floor")
 SDKS = ("oss2", "oss-v2")
 TARGETS = {  # the issue's targets: ossnb's CPU ÷ the faster SDK's
     ("big", "ossnb md5"): 0.5,
@@ -251,7 +253,7 @@ def render(data: dict[str, Any]) -> str:
             parts = [
                 f"{c.split()[-1]} {cells[c]['ratio']:.2f}"
                 for c in clients
-                if c.startswith("ossnb") and cells[c]["ratio"] is not None
+                if (c.startswith("ossnb") or c == "floor") and cells[c]["ratio"] is not None
             ]
             text += "  " + ", ".join(parts)
         lines.append(text)
