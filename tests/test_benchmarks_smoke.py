@@ -85,7 +85,7 @@ def test_whole_process_cpu_command_runs_every_client(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads(out.read_text())
-    clients = {"ossnb md5", "ossnb crc64", "oss2", "oss-v2"}
+    clients = {"ossnb md5", "ossnb crc64", "oss2", "oss-v2", "floor"}
     assert {(s["client"], s["case"]) for s in data["samples"]} == {
         (c, case) for c in clients for case in ("startup", "big", "small")
     }
