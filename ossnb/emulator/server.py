@@ -41,12 +41,8 @@ DRAIN_LIMIT = 64 << 20
 """Largest unread body drained (instead of closing the connection) after an early answer."""
 _CHUNK_LINE = 4096
 _HEX = re.compile(rb"^[0-9A-Fa-f]{1,16}$")
-_HEAD_ERRORS = {
-    400: "InvalidRequest",
-    414: "RequestURITooLong",
-    431: "RequestHeaderTooLarge",
-    505: "HttpVersionNotSupported",
-}
+_HEAD_ERRORS = {400: "InvalidRequest", 414: "RequestURITooLong", 431: "RequestHeaderTooLarge"}
+_HEAD_ERRORS[505] = "HttpVersionNotSupported"
 
 
 class SocketBody:
@@ -90,16 +86,21 @@ class SocketBody:
         return self.chunked or self._declared is not None
 
     def _fill(self, count: int) -> memoryview:
+        """The next piece, the buffer filled before it is handed on (whole pieces hash,
+        checksum and write in one call each)."""
         view = self._buffer.take(count)
-        try:
-            got = self._rfile.readinto(view)
-        except (OSError, ValueError):
-            got = 0
-        if not got:
-            self.broken = True
-            raise ClientGone()
-        self._buffer.filled(len(view), got)
-        return view[:got]
+        got, size = 0, len(view)
+        while got < size:
+            try:
+                more = self._rfile.readinto(view[got:])
+            except (OSError, ValueError):
+                more = 0
+            if not more:
+                self.broken = True
+                raise ClientGone()
+            got += more
+        self._buffer.filled(size, got)
+        return view
 
     def chunks(self, limit: int) -> Iterator[memoryview]:
         if self.finished:
