@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from itertools import pairwise
 
 import pytest
@@ -63,6 +64,12 @@ def test_crc64_combine_spec_example() -> None:
     combined = crc64_combine(crc64(part1), crc64(part2), len(part2))
     assert combined == 10189816783531802777 == crc64(part1 + part2)
     assert crc64_combine_all([(crc64(part1), len(part1)), (crc64(part2), len(part2))]) == combined
+
+
+def test_crc64_combine_all_many_equal_parts() -> None:
+    """Past 64 parts of one size the combine switches to look-up tables: same result."""
+    parts = [os.urandom(257) for _ in range(150)] + [b"", os.urandom(3)] + [b"\xff" * 257] * 70
+    assert crc64_combine_all((crc64(p), len(p)) for p in parts) == crc64(b"".join(parts))
 
 
 def test_crc64_streaming_form() -> None:

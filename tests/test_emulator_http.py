@@ -372,6 +372,27 @@ def test_protocol_garbage_gets_xml_errors(target: Target) -> None:
     assert statuses(raw) == [400]
 
 
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"PUT /b/k HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
+        (b"GET / HTTP/1.1\r\nX-A: one\r\n  folded\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX-A: a\rX-B: b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n" + b"X-A: 1\r\n" * 101 + b"\r\n", 431),
+        (b"GET / HTTP/1.1\r\nX-A: " + b"v" * 70000 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/2.0\r\n\r\n", 505),
+        (b"GET / HTTP/1.x\r\n\r\n", 400),
+    ],
+)
+def test_hostile_heads_are_refused_as_xml(target: Target, head: bytes, status: int) -> None:
+    raw = raw_exchange(target.port, head)
+    assert statuses(raw) == [status] and b"<Error>" in raw
+    if b"Content-Length: 2" in head:  # disagreeing lengths: the argument is named
+        assert b"<Code>InvalidArgument</Code>" in raw
+
+
 # -- persistence --------------------------------------------------------------------
 
 

@@ -1,18 +1,19 @@
 """Blob files: object and part bytes, named by generated ids, never by key (docs/ARCHITECTURE.md §4).
 
-A body is streamed into ``tmp/<random>`` while MD5 and CRC-64 are computed chunk by
-chunk, then renamed to ``blobs/<id[:2]>/<id>``. Readers pin the blobs they stream
+A body is streamed into ``tmp/<id>.tmp`` while MD5 and CRC-64 are computed chunk by
+chunk, then renamed to ``blobs/<id[:2]>/<id>`` (paths are plain strings and shard folders
+are created once: a small part costs few syscalls and little Python). Readers pin the blobs they stream
 from; deleting a pinned blob is deferred until its last reader lets go.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ..protocol.checksums import crc64
 __all__ = ["Blob", "BlobWriter", "Blobs"]
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,9 @@ class BlobWriter:
 
     def __init__(self, blobs: Blobs) -> None:
         self._blobs = blobs
-        self.id = uuid.uuid4().hex
-        self._tmp = blobs.root / "tmp" / f"{self.id}.tmp"
-        self._fd: int | None = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.id = os.urandom(16).hex()
+        self._tmp = f"{blobs.tmp_dir}{self.id}.tmp"
+        self._fd: int | None = os.open(self._tmp, _CREATE, 0o600)
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._crc = 0
         self.size = 0
@@ -79,9 +81,10 @@ class BlobWriter:
             raise ValueError("blob writer is closed")
         os.close(self._fd)
         self._fd = None
-        final = self._blobs.path(self.id)
-        final.parent.mkdir(exist_ok=True)
-        os.replace(self._tmp, final)
+        try:
+            os.replace(self._tmp, self._blobs.new_path(self.id))
+        except FileNotFoundError:  # its shard folder was removed meanwhile: make it again
+            os.replace(self._tmp, self._blobs.new_path(self.id, known=False))
         return Blob(self.id, self.size, self._md5.digest(), self._crc)
 
     def abort(self) -> None:
@@ -89,7 +92,8 @@ class BlobWriter:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-            self._tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
 
     def __enter__(self) -> BlobWriter:
         return self
@@ -110,6 +114,10 @@ class Blobs:
         self.root = root
         (root / "tmp").mkdir(parents=True, exist_ok=True)
         (root / "blobs").mkdir(exist_ok=True)
+        self.tmp_dir = f"{root / 'tmp'}{os.sep}"
+        self._blob_dir = f"{root / 'blobs'}{os.sep}"
+        self._shards: set[str] = set()
+        """Shard folders known to exist (made once, not once a blob)."""
         self._lock = threading.Lock()
         self._pins: Counter[str] = Counter()
         self._doomed: set[str] = set()
@@ -121,6 +129,14 @@ class Blobs:
         if not _ID.match(blob_id):  # ids come from the database; refuse anything else
             raise ValueError(f"not a blob id: {blob_id!r}")
         return self.root / "blobs" / blob_id[:2] / blob_id
+
+    def new_path(self, blob_id: str, *, known: bool = True) -> str:
+        """Where a new blob goes (its shard folder made if needed); ``blob_id`` is ours."""
+        shard = f"{self._blob_dir}{blob_id[:2]}"
+        if shard not in self._shards or not known:
+            os.makedirs(shard, exist_ok=True)
+            self._shards.add(shard)
+        return f"{shard}{os.sep}{blob_id}"
 
     def pin(self, ids: Iterable[str]) -> None:
         """Keep ``ids`` on disk while a reader streams them."""

@@ -9,7 +9,7 @@
   body is first read, that is once the request is authenticated.
 * :class:`ConnectionSlots` bounds the connections served at once (a thread each); one
   more is answered ``503 ServiceUnavailable`` by the accepting thread and closed.
-* :class:`ReadBuffer` is allocated when a body is read, at 64 KiB, and grows to 1 MiB
+* :class:`ReadBuffer` is allocated when a body is read, at 128 KiB, and grows to 1 MiB
   only while the client fills it.
 """
 
@@ -111,7 +111,7 @@ class ReadBuffer:
     """A reused body buffer: none until needed, then ``first`` bytes, doubled up to ``most``
     while each read fills it (a trickling client never costs more than ``first``)."""
 
-    def __init__(self, most: int, first: int = 64 << 10) -> None:
+    def __init__(self, most: int, first: int = 128 << 10) -> None:
         self._view = memoryview(bytearray(0))
         self._piece, self._most = min(first, most), most
 

@@ -148,9 +148,19 @@ def _unsatisfiable(header: str, size: int, standard: bool) -> ByteRange | None:
     return None
 
 
+_NOW: list[tuple[int, str]] = [(-1, "")]  # (second, its date): one formatting a second
+
+
 def http_date(ts: float | None = None) -> str:
-    """RFC 1123 date with a two-digit day and ``GMT`` (docs/PROTOCOL.md §1.4)."""
-    return email.utils.formatdate(time.time() if ts is None else ts, usegmt=True)
+    """RFC 1123 date with a two-digit day and ``GMT`` (docs/PROTOCOL.md §1.4); now by default."""
+    if ts is not None:
+        return email.utils.formatdate(ts, usegmt=True)
+    second = int(time.time())
+    cached = _NOW[0]
+    if cached[0] != second:
+        cached = (second, email.utils.formatdate(second, usegmt=True))
+        _NOW[0] = cached
+    return cached[1]
 
 
 def parse_http_date(value: str | None) -> float | None:

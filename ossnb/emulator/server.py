@@ -27,6 +27,7 @@ from . import responses
 from .app import App, Incoming
 from .exchange import BODILESS, ClientGone, DropConnection, Reply
 from .guards import ConnectionSlots, GuardedHandler, ReadBuffer, ServerLimits
+from .heads import MAX_LINE, BadHead, Fields, RequestLine
 from .rules import http_date
 from .wire import send_chunked, utf8_headers
 
@@ -38,9 +39,10 @@ CHUNK_SIZE = 1 << 20
 """Most bytes read from the socket at a time."""
 DRAIN_LIMIT = 64 << 20
 """Largest unread body drained (instead of closing the connection) after an early answer."""
-MAX_HEADER_BYTES = 64 << 10
 _CHUNK_LINE = 4096
 _HEX = re.compile(rb"^[0-9A-Fa-f]{1,16}$")
+_HEAD_ERRORS = {400: "InvalidRequest", 414: "RequestURITooLong", 431: "RequestHeaderTooLarge"}
+_HEAD_ERRORS[505] = "HttpVersionNotSupported"
 
 
 class SocketBody:
@@ -84,16 +86,21 @@ class SocketBody:
         return self.chunked or self._declared is not None
 
     def _fill(self, count: int) -> memoryview:
+        """The next piece, the buffer filled before it is handed on (whole pieces hash,
+        checksum and write in one call each)."""
         view = self._buffer.take(count)
-        try:
-            got = self._rfile.readinto(view)
-        except (OSError, ValueError):
-            got = 0
-        if not got:
-            self.broken = True
-            raise ClientGone()
-        self._buffer.filled(len(view), got)
-        return view[:got]
+        got, size = 0, len(view)
+        while got < size:
+            try:
+                more = self._rfile.readinto(view[got:])
+            except (OSError, ValueError):
+                more = 0
+            if not more:
+                self.broken = True
+                raise ClientGone()
+            got += more
+        self._buffer.filled(size, got)
+        return view
 
     def chunks(self, limit: int) -> Iterator[memoryview]:
         if self.finished:
@@ -182,6 +189,8 @@ class _Handler(GuardedHandler):
     disable_nagle_algorithm = True
     rbufsize = 64 << 10
     server: EmulatorServer
+    fields: Fields
+    command = ""
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
@@ -190,18 +199,12 @@ class _Handler(GuardedHandler):
     def handle_one_request(self) -> None:
         self.clock.idle()
         try:
-            self.raw_requestline = self.rfile.readline(65537)
+            self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
             self.clock.headers()
-            if len(self.raw_requestline) > 65536:
+            if len(self.raw_requestline) > MAX_LINE:
                 self.send_error(414)
                 return
-            if not self.raw_requestline:
-                self.close_connection = True
-                return
             if not self.parse_request():
-                return
-            if sum(len(k) + len(v) for k, v in self.headers.items()) > MAX_HEADER_BYTES:
-                self.send_error(431)
                 return
             self.clock.body()
             self._serve()
@@ -211,37 +214,64 @@ class _Handler(GuardedHandler):
             log.exception("emulator connection error")
             self.close_connection = True
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+    def parse_request(self) -> bool:
+        """The request line and header fields (:mod:`.heads`); ``False`` once answered."""
+        self.command, self.close_connection = "", True
+        if not self.raw_requestline.strip():  # nothing, or a stray empty line: just close
+            return False
+        try:
+            line = RequestLine(self.raw_requestline, self.default_request_version)
+            self.command, self.path, self.request_version = line.method, line.target, line.version
+            self.close_connection = not line.keep_alive
+            self.fields = Fields(self.rfile)
+        except BadHead as bad:
+            self.send_error(bad.status, bad.message, oss_code=bad.code)
+            return False
+        connection = (self.fields.get("connection") or "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        expect = self.fields.get("expect") or ""
+        if expect.lower() == "100-continue" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
+
+    def send_error(
+        self,
+        code: int,
+        message: str | None = None,
+        explain: str | None = None,
+        *,
+        oss_code: str | None = None,
+    ) -> None:
         """Protocol-level errors (bad request line, huge headers) as OSS XML, then close."""
-        names = {400: "InvalidRequest", 414: "RequestURITooLong", 431: "RequestHeaderTooLarge"}
-        exc = errors.ServiceError(
-            message or "Bad request.", status=code, code=names.get(code, "InvalidRequest")
-        )
+        name = oss_code or _HEAD_ERRORS.get(code, "InvalidRequest")
+        exc = errors.ServiceError(message or "Bad request.", status=code, code=name)
         request_id = secrets.token_hex(12).upper()
         reply = Reply(code, {"Content-Type": "application/xml", "x-oss-request-id": request_id})
         reply.body = responses.error_document(exc, request_id, "")
         self.close_connection = True
         with contextlib.suppress(OSError):
-            self._send(reply, head=getattr(self, "command", "") == "HEAD")
+            self._send(reply, head=self.command == "HEAD")
 
     def _serve(self) -> None:
         started = time.perf_counter()
         app = self.server.app
         head = self.command == "HEAD"
         try:
+            fields = self.fields
             body = SocketBody(
-                self.rfile,
-                self.headers.get("content-length"),
-                self.headers.get("transfer-encoding"),
+                self.rfile, fields.get("content-length"), fields.get("transfer-encoding")
             )
         except errors.ServiceError as exc:
             self.close_connection = True
             request_id = secrets.token_hex(12).upper()
-            reply = app.error_reply(exc, request_id, self.headers.get("host", ""), head)
+            reply = app.error_reply(exc, request_id, fields.get("host") or "", head)
             reply.headers["x-oss-request-id"] = request_id
             self._send(reply, head)
             return
-        incoming = Incoming(self.command, self.path, utf8_headers(self.headers.items()), body)
+        incoming = Incoming(self.command, self.path, utf8_headers(fields.items), body)
         try:
             reply = app.handle(incoming)
         except DropConnection:

@@ -47,6 +47,11 @@ __all__ = [
 
 
 _BATCH = 500  # rows a listing reads at a time
+_PART_BLOB = "SELECT blob FROM parts WHERE upload_id=? AND number=?"
+_PUT_PART = (
+    "INSERT OR REPLACE INTO parts SELECT ?,?,?,?,?,?,? FROM uploads"
+    " WHERE upload_id=? AND bucket=? AND key=?"
+)
 
 
 class Store(StoreBase):
@@ -178,25 +183,18 @@ class Store(StoreBase):
     def put_part(self, upload: UploadInfo, number: int, blob: Blob) -> PartInfo:
         """Store part ``number`` (replacing an earlier one); the blob is consumed either way."""
         part = PartInfo(number, blob.id, blob.size, blob.md5_hex, blob.crc64, self.now())
+        values = (upload.upload_id, number, blob.id, blob.size, blob.md5_hex, str(blob.crc64))
         try:
-            with self._tx() as db:
-                require_upload(db, upload.bucket, upload.key, upload.upload_id)
-                old = db.execute(
-                    "SELECT blob FROM parts WHERE upload_id=? AND number=?",
-                    (upload.upload_id, number),
-                ).fetchone()
-                db.execute(
-                    "INSERT OR REPLACE INTO parts VALUES (?,?,?,?,?,?,?)",
-                    (
-                        upload.upload_id,
-                        number,
-                        blob.id,
-                        blob.size,
-                        blob.md5_hex,
-                        str(blob.crc64),
-                        part.modified,
-                    ),
-                )
+            with self._lock:  # every statement runs under it: the read and the write are one step
+                db = self._db
+                old = db.execute(_PART_BLOB, (upload.upload_id, number)).fetchone()
+                # one statement, so its own transaction: written only if the upload still exists
+                stored = db.execute(
+                    _PUT_PART, (*values, part.modified, upload.upload_id, upload.bucket, upload.key)
+                ).rowcount
+                if stored != 1:
+                    require_upload(db, upload.bucket, upload.key, upload.upload_id)
+                    raise errors.NoSuchUpload(details={"UploadId": upload.upload_id[:100]})
         except BaseException:
             self.blobs.delete([blob.id])
             raise

@@ -14,6 +14,9 @@ def utf8_headers(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     but clients send UTF-8 (``x-oss-meta-x: 测试``); other bytes stay as Latin-1 text."""
     out = []
     for name, value in items:
+        if value.isascii():
+            out.append((name, value))
+            continue
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             value = value.encode("latin-1").decode("utf-8")
         out.append((name, value))
