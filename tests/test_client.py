@@ -14,6 +14,7 @@ import hashlib
 import os
 import random
 import re
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -916,3 +917,28 @@ def test_an_h11_that_copies_body_chunks_fails_loudly_and_sends_nothing_wrong(
     # and with the real h11 the same call goes through, byte for byte
     result = client.execute(UploadPart(bucket, "pinned", upload_id, 1, body), progress=sent.append)
     assert normalize_etag(result.etag) == md5_hex(body) and result.crc64 == crc64(body)
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_an_ipv6_endpoint_is_reached_and_addressed(
+    server_factory: Callable[..., ServerHandle], bucket_name: str
+) -> None:
+    """``http://[::1]:port``: the connection goes to ``::1`` (no brackets), the Host
+    header keeps them, and V4 and V1 both sign what the server sees."""
+    server = server_factory("--host", "::1")
+    assert server.endpoint.startswith("http://[::1]:")
+    for version in (4, 1):
+        with make_client(server, version) as c:
+            c.execute(PutBucket(f"{bucket_name}-v{version}"))
+            c.execute(PutObject(f"{bucket_name}-v{version}", "k", b"over IPv6"))
+            got = c.execute(GetObject(f"{bucket_name}-v{version}", "k"))
+            assert got.body == b"over IPv6"
