@@ -26,6 +26,7 @@ from ossnb.protocol.models import CompleteResult, ObjectInfo, UploadPartResult
 from ossnb.protocol.operations import HeadObject, Operation, UploadPart
 from ossnb.upload.ledger import PartState, SessionState
 from ossnb.upload.session import UploadSession
+from ossnb.widgets.steps import completed_html
 
 
 def _run(transport: Any, path: Path, bucket: str, key: str) -> UploadSession:
@@ -117,3 +118,29 @@ def test_content_md5_catches_bytes_changed_on_the_way(
     assert "send the part again" in (row.error or "")
     with pytest.raises(NoSuchKey):
         client.execute(HeadObject(bucket, "digest"))
+
+
+def test_an_object_whose_crc64_the_server_never_gave_is_not_said_to_be_crc_checked(
+    client: Client, bucket: str, source: tuple[Path, bytes]
+) -> None:
+    """A proxy that strips ``x-oss-hash-crc64ecma`` from Complete and HEAD (the emulator
+    always sends it, so the parsed answers are rewritten, as such a proxy would leave
+    them): the object is verified by size and ETag, the parts by their MD5, and nothing
+    claims the object's CRC-64 was compared."""
+    path, _ = source
+
+    def strip(operation: Operation[Any], result: Any) -> Any:
+        if isinstance(result, (CompleteResult, ObjectInfo)):
+            return dataclasses.replace(result, crc64=None)
+        return result
+
+    session = _run(Tamper(client, strip), path, bucket, "stripped")
+    receipt = session.wait(30)
+    assert receipt.verified and not receipt.crc64_checked
+    line = session.describe().splitlines()[-1]
+    assert "size and ETag checked" in line and "not compared" in line
+    assert str(receipt.crc64) not in line, "no CRC-64 shown as if the server had agreed"
+    assert "gave none for the object" in completed_html(receipt)
+    plain = _run(client, path, bucket, "plain")
+    assert plain.wait(30).crc64_checked and plain.wait(30).verified
+    assert "size, ETag and CRC-64 checked" in plain.describe().splitlines()[-1]

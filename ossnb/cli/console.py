@@ -14,7 +14,7 @@ from ..client.config import env_secrets
 from ..protocol.parts import format_size
 from ..protocol.transcript import mask_text
 from ..upload.ledger import Event, ExchangeEvent, Notice, PartFailed, PartRow
-from ..upload.receipt import Receipt
+from ..upload.receipt import Receipt, verified_line
 from ..upload.session import UploadSession
 
 __all__ = ["default_note", "print_parts", "print_receipt", "run_with_progress"]
@@ -127,8 +127,7 @@ def print_receipt(receipt: Receipt, out: TextIO) -> None:
         file=out,
     )
     print(
-        f"verified: ETag {receipt.etag}  CRC-64 {receipt.crc64}  (size, ETag and CRC-64 "
-        "checked by HEAD against the local parts)",
+        "verified: " + verified_line(receipt.etag, receipt.crc64, receipt.crc64_checked),
         file=out,
         flush=True,
     )

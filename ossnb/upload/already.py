@@ -93,7 +93,7 @@ class ResumeFinder(SessionCore):
         for row, (crc, md5) in zip(rows, found.parts, strict=True):
             self._ledger.update(row.number, state=PartState.DONE, crc64=crc, md5=md5)
         with self._lock:
-            self._result = (found.etag, found.crc64)
+            self._result = (found.etag, found.crc64, "CRC-64" in found.checked)
         self._observers.emit(
             Notice(
                 f"upload {upload_id} is no longer on the server, but {self.url} is, and holds "

@@ -26,11 +26,13 @@ __all__ = ["Completed", "abort_and_confirm", "complete_and_verify"]
 
 @dataclass(frozen=True)
 class Completed:
-    """A completed, verified object: its ETag and CRC-64."""
+    """A completed, verified object: its ETag and CRC-64 (the parts' combined one), and
+    whether the server gave the object's CRC-64 to compare it with (a proxy may strip it)."""
 
     etag: str
     crc64: int
     size: int
+    crc64_checked: bool
 
 
 def complete_and_verify(
@@ -65,7 +67,8 @@ def complete_and_verify(
             f"HEAD oss://{bucket}/{key} after Complete: {'; '.join(problems)}; "
             "the object is not what was uploaded"
         )
-    return Completed(result.etag, expected_crc, size)
+    checked = result.crc64 is not None or info.crc64 is not None
+    return Completed(result.etag, expected_crc, size, checked)
 
 
 def _completed_already(

@@ -16,7 +16,7 @@ from typing import Any
 
 from .ledger import LedgerSnapshot, PartState
 
-__all__ = ["Receipt", "ReceiptPart"]
+__all__ = ["Receipt", "ReceiptPart", "verified_line"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,9 @@ class Receipt:
     """The record of one multipart upload.
 
     ``verified`` is true only once Complete answered and a HEAD confirmed the object's
-    size, ETag and CRC-64 against the local parts. ``server_parts_after_abort`` is 0
+    size and ETag, and its CRC-64 against the local parts' when the server gave one:
+    ``crc64_checked`` says whether it did (a proxy may strip ``x-oss-hash-crc64ecma``;
+    ``crc64`` is then the local parts' combined CRC-64, compared with nothing). ``server_parts_after_abort`` is 0
     once an abort was confirmed by ListParts answering NoSuchUpload.
     """
 
@@ -53,6 +55,7 @@ class Receipt:
     parts: tuple[ReceiptPart, ...]
     etag: str | None = None
     crc64: int | None = None
+    crc64_checked: bool = False
     verified: bool = False
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -106,3 +109,13 @@ class Receipt:
         target = Path(path)
         target.write_text(self.to_json() + "\n", encoding="utf-8")
         return target
+
+
+def verified_line(etag: str | None, crc64: int | None, crc64_checked: bool) -> str:
+    """What the verification of a completed object compared, in one line."""
+    if crc64_checked:
+        return f"ETag {etag}, CRC-64 {crc64} (size, ETag and CRC-64 checked by HEAD)"
+    return (
+        f"ETag {etag} (size and ETag checked by HEAD; the server gave no CRC-64 for the "
+        "object, so it was not compared: each part was checked as it was sent)"
+    )

@@ -35,7 +35,7 @@ from .ledger import (
 from .listing import Transport, endpoint_identity
 from .part_sender import PartSender
 from .plan import make_plan
-from .receipt import Receipt
+from .receipt import Receipt, verified_line
 from .session_checkpoint import CheckpointKeeper
 from .source import SourceLike, open_source
 
@@ -119,7 +119,7 @@ class SessionCore:
         self._started_at: datetime | None = None
         self._finished_at: datetime | None = None
         self._clock: tuple[float, float | None, int] | None = None  # run start, end, bytes
-        self._result: tuple[str, int] | None = None
+        self._result: tuple[str, int, bool] | None = None  # ETag, CRC-64, CRC-64 compared
         self._aborted_parts: int | None = None
         self._exchanges: deque[Exchange] = deque(maxlen=1000)
         self._calls = AttributedCalls(transport, self._on_exchange)
@@ -173,7 +173,7 @@ class SessionCore:
             elapsed = (clock[1] or time.perf_counter()) - clock[0]
             sent = ledger.bytes_done - ledger.bytes_reused - clock[2]
             rate = sent / elapsed if elapsed > 0 and sent > 0 else None
-        etag, crc = result if result else (None, None)
+        etag, crc = result[:2] if result else (None, None)
         message = str(error) if error else None
         return SessionSnapshot(state, self._upload_id, ledger, message, elapsed, rate, etag, crc)
 
@@ -195,13 +195,9 @@ class SessionCore:
     def receipt(self) -> Receipt:
         """The record of this upload so far; ``verified`` once completed and checked."""
         with self._lock:
-            result, started, finished, state = (
-                self._result,
-                self._started_at,
-                self._finished_at,
-                self._state,
-            )
-        etag, crc = result if result else (None, None)
+            result, state = self._result, self._state
+            started, finished = self._started_at, self._finished_at
+        etag, crc, crc_checked = result if result else (None, None, False)
         return Receipt.from_ledger(
             self._ledger.snapshot(),
             endpoint=self.endpoint,
@@ -214,6 +210,7 @@ class SessionCore:
             state=state.value,
             etag=etag,
             crc64=crc,
+            crc64_checked=crc_checked,
             verified=state is _S.COMPLETED,
             started_at=started,
             finished_at=finished,
@@ -233,8 +230,8 @@ class SessionCore:
         ]
         if self.checkpoint_path and self.checkpoint_path.exists():  # removed once completed
             lines.append(f"checkpoint: {self.checkpoint_path}")
-        if snap.etag:
-            lines.append(f"ETag {snap.etag}, CRC-64 {snap.crc64} (verified)")
+        if self._result:
+            lines.append(verified_line(*self._result))
         if snap.error:
             lines.append(f"error: {snap.error}")
         return "\n".join(lines)
@@ -279,10 +276,11 @@ class SessionCore:
         done = complete_and_verify(
             self._calls, self.bucket, self.key, upload_id, self._ledger.snapshot().rows
         )
+        result = (done.etag, done.crc64, done.crc64_checked)
         with self._lock:
-            self._result = (done.etag, done.crc64)
+            self._result = result
         self._remove_checkpoint()
-        self._settle(_S.COMPLETED, f"completed {done.etag}; size, ETag and CRC-64 verified")
+        self._settle(_S.COMPLETED, "completed; " + verified_line(*result))
 
     def _abort(self) -> None:
         detail = "aborted; the server holds no parts for it"

@@ -52,11 +52,16 @@ def parts_html(parts: Sequence[PartInfo]) -> str:
 
 def completed_html(receipt: Receipt) -> str:
     """The final ETag and CRC-64, and what was checked."""
+    checked = (
+        "equal to the parts' combined CRC-64; a HEAD confirmed size, ETag and CRC-64"
+        if receipt.crc64_checked
+        else "the parts' combined CRC-64: the server gave none for the object to compare it "
+        "with; a HEAD confirmed size and ETag, and each part was checked as it was sent"
+    )
     return (
         '<div class="ossnb-okbox ossnb-completed">Completed and verified: ETag '
         f'<code class="ossnb-final-etag">{esc(receipt.etag)}</code>, CRC-64 '
-        f'<code class="ossnb-final-crc">{esc(receipt.crc64)}</code> (equal to the parts\' '
-        "combined CRC-64; a HEAD confirmed size, ETag and CRC-64).</div>"
+        f'<code class="ossnb-final-crc">{esc(receipt.crc64)}</code> ({esc(checked)}).</div>'
     )
 
 
