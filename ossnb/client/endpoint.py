@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ..protocol.errors import UsageError
@@ -79,8 +80,14 @@ class Endpoint:
         return host
 
     def connect_address(self, host: str) -> tuple[str, int]:
-        """The host name (IPv6 without brackets) and port to connect to for ``host``."""
-        return _address(self.connect_netloc(host), self.scheme)
+        """The host name (IPv6 without brackets) and port to connect to for ``host``
+        (worked out once per host: it is asked for every request)."""
+        return _connect_address(self, host)
+
+
+@lru_cache(maxsize=256)
+def _connect_address(endpoint: Endpoint, host: str) -> tuple[str, int]:
+    return _address(endpoint.connect_netloc(host), endpoint.scheme)
 
 
 def _address(netloc: str, scheme: str) -> tuple[str, int]:

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import quote, unquote
 
 from ..protocol import errors
+from ..protocol.dates import format_http_date
+from ..protocol.dates import parse_http_date as parse_date
 from ..protocol.numbers import parse_uint
 from ..protocol.operations import validate_bucket_name, validate_key
-from ..protocol.signing_v1 import parse_http_date as parse_date
 
 __all__ = [
     "ByteRange",
@@ -154,11 +155,11 @@ _NOW: list[tuple[int, str]] = [(-1, "")]  # (second, its date): one formatting a
 def http_date(ts: float | None = None) -> str:
     """RFC 1123 date with a two-digit day and ``GMT`` (docs/PROTOCOL.md §1.4); now by default."""
     if ts is not None:
-        return email.utils.formatdate(ts, usegmt=True)
+        return format_http_date(datetime.fromtimestamp(ts, timezone.utc))
     second = int(time.time())
     cached = _NOW[0]
     if cached[0] != second:
-        cached = (second, email.utils.formatdate(second, usegmt=True))
+        cached = (second, format_http_date(datetime.fromtimestamp(second, timezone.utc)))
         _NOW[0] = cached
     return cached[1]
 

@@ -11,21 +11,20 @@ gone, so the next run says the object is there instead of uploading it again.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..protocol.checksums import crc64, crc64_combine_all, multipart_etag, normalize_etag
+from ..protocol.checksums import crc64_combine_all, multipart_etag, normalize_etag
 from ..protocol.errors import NoSuchKey
+from ..protocol.http import BODY_PIECE
 from ..protocol.operations import HeadObject
 from .ledger import Notice, PartRow, PartState, SessionState
 from .listing import Executor
+from .part_stream import scan
 from .session_core import SessionCore
 from .source import Source
 
 __all__ = ["FoundObject", "ResumeFinder", "find_source_object"]
-
-_CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,7 @@ class FoundObject:
     size: int
     parts: tuple[tuple[int, str], ...]  # (CRC-64, upper-case hex MD5) of each part
     checked: str  # what was compared, in words: "size, ETag and CRC-64"
+    crc64_checked: bool  # the server gave the object's CRC-64, and it matched
 
 
 def find_source_object(
@@ -65,20 +65,16 @@ def find_source_object(
     if len(checked) == 1:  # neither a CRC-64 nor a multipart ETag to compare
         return None
     words = " and ".join(checked) if len(checked) == 2 else "size, ETag and CRC-64"
-    return FoundObject(info.etag, whole, info.size, parts, words)
+    return FoundObject(info.etag, whole, info.size, parts, words, info.crc64 is not None)
 
 
 def _part_sums(source: Source, row: PartRow) -> tuple[int, str]:
     if row.state is PartState.DONE and row.crc64 is not None and row.md5:
         return row.crc64, row.md5
-    value, md5 = 0, hashlib.md5(usedforsecurity=False)
-    buffer = memoryview(bytearray(min(_CHUNK, row.size)))
-    for start in range(row.offset, row.end, _CHUNK):
-        view = buffer[: min(_CHUNK, row.end - start)]
-        source.read_into(start, view)
-        value = crc64(view, value)
-        md5.update(view)
-    return value, md5.hexdigest().upper()
+    buffer = memoryview(bytearray(min(BODY_PIECE, row.size)))
+    crc, md5 = scan(source, row.offset, row.size, buffer, md5=True)
+    assert md5 is not None  # asked for
+    return crc, md5
 
 
 class ResumeFinder(SessionCore):
@@ -93,7 +89,7 @@ class ResumeFinder(SessionCore):
         for row, (crc, md5) in zip(rows, found.parts, strict=True):
             self._ledger.update(row.number, state=PartState.DONE, crc64=crc, md5=md5)
         with self._lock:
-            self._result = (found.etag, found.crc64, "CRC-64" in found.checked)
+            self._result = (found.etag, found.crc64, found.crc64_checked)
         self._observers.emit(
             Notice(
                 f"upload {upload_id} is no longer on the server, but {self.url} is, and holds "
