@@ -25,6 +25,7 @@ from conftest import ServerHandle
 
 from ossnb.emulator import Emulator, Fault
 from ossnb.emulator import app as emulator_app
+from ossnb.protocol import errors
 from ossnb.protocol.checksums import crc64, md5_b64
 from ossnb.protocol.http import Request, encode_query
 from ossnb.protocol.parts import Limits
@@ -577,3 +578,39 @@ def test_second_server_on_same_data_dir_is_refused(server: ServerHandle, tmp_pat
 
     with pytest.raises(DataDirInUse):
         Emulator(server.data_dir)
+
+
+def test_remembered_uploads_end_with_complete_and_abort(tmp_path: Path) -> None:
+    """UploadPart finds its upload in memory, not SQL; an upload that ended must not
+    be found there, and a client opening uploads without end cannot grow that memory."""
+    from ossnb.emulator.store import Store, UploadInfo
+
+    store = Store(tmp_path / "d")
+    try:
+        store.create_bucket("bk")
+
+        def part(upload: UploadInfo, number: int, data: bytes) -> None:
+            with store.blobs.writer() as writer:
+                writer.write(data)
+                store.put_part(upload, number, writer.finish())
+
+        done = store.initiate("bk", "k", headers={})
+        part(store.upload("bk", "k", done.upload_id), 1, b"one")
+        store.complete(store.upload("bk", "k", done.upload_id), [(1, md5_hex_quoted(b"one"))])
+        dropped = store.initiate("bk", "k", headers={})
+        assert store.upload("bk", "k", dropped.upload_id) == dropped
+        store.abort(dropped)
+        for ended in (done, dropped):
+            with pytest.raises(errors.NoSuchUpload):
+                store.upload("bk", "k", ended.upload_id)
+        with pytest.raises(errors.NoSuchUpload):  # known id, other key
+            store.upload("bk", "other", store.initiate("bk", "k", headers={}).upload_id)
+        many = [store.initiate("bk", f"k{i}", headers={}) for i in range(1100)]
+        assert len(store._uploads) <= 1024
+        assert store.upload("bk", "k0", many[0].upload_id) == many[0]  # forgotten: from SQL
+    finally:
+        store.close()
+
+
+def md5_hex_quoted(data: bytes) -> str:
+    return '"' + base64.b64decode(md5_b64(data)).hex().upper() + '"'

@@ -47,6 +47,7 @@ __all__ = [
 
 
 _BATCH = 500  # rows a listing reads at a time
+_KNOWN_UPLOADS = 1024  # uploads in progress remembered in memory (Store.upload)
 _PART_BLOB = "SELECT blob FROM parts WHERE upload_id=? AND number=?"
 _PUT_PART = (
     "INSERT OR REPLACE INTO parts SELECT ?,?,?,?,?,?,? FROM uploads"
@@ -173,12 +174,27 @@ class Store(StoreBase):
                     json.dumps(info.headers),
                 ),
             )
+            self._remember(info)
         return info
 
     def upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
-        """The upload ``upload_id`` of ``bucket/key``, else ``NoSuchBucket``/``NoSuchUpload``."""
+        """The upload ``upload_id`` of ``bucket/key``, else ``NoSuchBucket``/``NoSuchUpload``.
+
+        Uploads in progress are remembered (every UploadPart asks; only Complete and
+        Abort end one, and they forget it); each write re-checks in SQL anyway.
+        """
+        known = self._uploads.get(upload_id)
+        if known is not None and known.bucket == bucket and known.key == key:
+            return known
         with self._lock:
-            return require_upload(self._db, bucket, key, upload_id)
+            found = require_upload(self._db, bucket, key, upload_id)
+            self._remember(found)
+        return found
+
+    def _remember(self, upload: UploadInfo) -> None:
+        if len(self._uploads) >= _KNOWN_UPLOADS:
+            del self._uploads[next(iter(self._uploads))]  # the oldest remembered
+        self._uploads[upload.upload_id] = upload
 
     def put_part(self, upload: UploadInfo, number: int, blob: Blob) -> PartInfo:
         """Store part ``number`` (replacing an earlier one); the blob is consumed either way."""
@@ -255,6 +271,7 @@ class Store(StoreBase):
             doomed = write_object(db, info, manifest, forbid_overwrite, ec="0042-00000214")
             db.execute("DELETE FROM parts WHERE upload_id=?", (upload.upload_id,))
             db.execute("DELETE FROM uploads WHERE upload_id=?", (upload.upload_id,))
+            self._uploads.pop(upload.upload_id, None)
         used = {p.blob_id for p in chosen}
         self.blobs.delete([*doomed, *(p.blob_id for p in stored.values() if p.blob_id not in used)])
         return info
@@ -304,6 +321,7 @@ class Store(StoreBase):
                 ).fetchall()
             ]
             db.execute("DELETE FROM uploads WHERE upload_id=?", (upload.upload_id,))
+            self._uploads.pop(upload.upload_id, None)
         self.blobs.delete(blobs)
 
     def list_uploads(

@@ -18,6 +18,7 @@ from .blobs import Blobs
 from .records import (
     SCHEMA,
     BucketInfo,
+    UploadInfo,
     bucket_values,
     lock_dir,
     require_bucket,
@@ -45,6 +46,8 @@ class StoreBase:
         self._lockfile = lock_dir(self.root)
         self.blobs = Blobs(self.root)
         self._lock = threading.RLock()
+        self._uploads: dict[str, UploadInfo] = {}
+        """Uploads in progress remembered by :meth:`Store.upload` (most 1,024)."""
         self._db = sqlite3.connect(
             self.root / "meta.sqlite3", check_same_thread=False, isolation_level=None
         )
