@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import os
 import secrets
-import shutil
 import subprocess
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -158,17 +157,17 @@ def test_verbose_logs_never_hold_tokens_or_signatures(
     assert send("GET", presign_v4(get, sts, server.region, now, 300).request) == 200
     assert send("GET", presign_v1(get, sts, now + timedelta(minutes=5)).request) == 200
     assert send("GET", sign_v4(get, sts, server.region, now).request) == 200
-    # A real internal error: the blobs' scratch folder replaced by a file.
-    scratch = server.data_dir / "tmp"
-    shutil.rmtree(scratch)
-    scratch.write_text("not a folder")
+    # A real internal error: the blobs' folder replaced by a file.
+    blobs = server.data_dir / "blobs"
+    aside = blobs.rename(server.data_dir / "blobs-aside")
+    blobs.write_text("not a folder")
     try:
         put = Request("PUT", "logs", "k2", (), {"content-type": "text/plain"})
         status = send("PUT", presign_v1(put, sts, now + timedelta(minutes=5)).request, b"x")
         assert status == 500
     finally:
-        scratch.unlink()
-        scratch.mkdir()
+        blobs.unlink()
+        aside.rename(blobs)
     wait_for(lambda: "-> 500" in server.log(), 5, "the 500's request line")  # after the answer
     log = server.log()
     assert "Traceback" in log and log.count("token=****") >= 5, log[-3000:]

@@ -1,8 +1,9 @@
 """Blob files: object and part bytes, named by generated ids, never by key (docs/ARCHITECTURE.md §4).
 
-A body is streamed into ``tmp/<id>.tmp`` while MD5 and CRC-64 are computed chunk by
-chunk, then renamed to ``blobs/<id[:2]>/<id>`` (paths are plain strings and shard folders
-are created once: a small part costs few syscalls and little Python). Readers pin the blobs they stream
+A body is streamed into ``blobs/<id[:2]>/<id>`` while MD5 and CRC-64 are computed chunk
+by chunk (paths are plain strings and shard folders are created once: a small part costs
+few syscalls and little Python). No record names a blob until it is whole, so a body cut
+short by a crash is an orphan the next start sweeps away; no rename is needed. Readers pin the blobs they stream
 from; deleting a pinned blob is deferred until its last reader lets go.
 """
 
@@ -52,13 +53,17 @@ class Blob:
 
 
 class BlobWriter:
-    """Streams one body to a temporary file, hashing as it goes; :meth:`finish` publishes it."""
+    """Streams one body to a new blob file, hashing as it goes; :meth:`finish` closes it."""
 
     def __init__(self, blobs: Blobs) -> None:
         self._blobs = blobs
         self.id = os.urandom(16).hex()
-        self._tmp = f"{blobs.tmp_dir}{self.id}.tmp"
-        self._fd: int | None = os.open(self._tmp, _CREATE, 0o600)
+        self._path = blobs.new_path(self.id)
+        try:
+            self._fd: int | None = os.open(self._path, _CREATE, 0o600)
+        except FileNotFoundError:  # its shard folder was removed meanwhile: make it again
+            self._path = blobs.new_path(self.id, known=False)
+            self._fd = os.open(self._path, _CREATE, 0o600)
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._crc = 0
         self.size = 0
@@ -76,15 +81,11 @@ class BlobWriter:
         self.size += len(data)
 
     def finish(self) -> Blob:
-        """Close the file and move it to its final name."""
+        """Close the file: the blob is whole (recording it is the store's step)."""
         if self._fd is None:
             raise ValueError("blob writer is closed")
         os.close(self._fd)
         self._fd = None
-        try:
-            os.replace(self._tmp, self._blobs.new_path(self.id))
-        except FileNotFoundError:  # its shard folder was removed meanwhile: make it again
-            os.replace(self._tmp, self._blobs.new_path(self.id, known=False))
         return Blob(self.id, self.size, self._md5.digest(), self._crc)
 
     def abort(self) -> None:
@@ -93,7 +94,7 @@ class BlobWriter:
             os.close(self._fd)
             self._fd = None
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._tmp)
+                os.unlink(self._path)
 
     def __enter__(self) -> BlobWriter:
         return self
@@ -112,9 +113,7 @@ class Blobs:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        (root / "tmp").mkdir(parents=True, exist_ok=True)
-        (root / "blobs").mkdir(exist_ok=True)
-        self.tmp_dir = f"{root / 'tmp'}{os.sep}"
+        (root / "blobs").mkdir(parents=True, exist_ok=True)
         self._blob_dir = f"{root / 'blobs'}{os.sep}"
         self._shards: set[str] = set()
         """Shard folders known to exist (made once, not once a blob)."""
@@ -173,11 +172,8 @@ class Blobs:
             self.path(blob_id).unlink(missing_ok=True)
 
     def collect(self, referenced: set[str]) -> int:
-        """Startup sweep: drop temporary files and blobs no metadata refers to."""
+        """Startup sweep: drop the blobs no metadata refers to (bodies cut short included)."""
         removed = 0
-        for tmp in (self.root / "tmp").iterdir():
-            tmp.unlink(missing_ok=True)
-            removed += 1
         for shard in (self.root / "blobs").iterdir():
             if not shard.is_dir():
                 continue
