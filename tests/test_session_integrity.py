@@ -140,7 +140,7 @@ def test_an_object_whose_crc64_the_server_never_gave_is_not_said_to_be_crc_check
     line = session.describe().splitlines()[-1]
     assert "size and ETag checked" in line and "not compared" in line
     assert str(receipt.crc64) not in line, "no CRC-64 shown as if the server had agreed"
-    assert "gave none for the object" in completed_html(receipt)
+    assert "the server gave none for the object" in completed_html(receipt)
     plain = _run(client, path, bucket, "plain")
     assert plain.wait(30).crc64_checked and plain.wait(30).verified
     assert "size, ETag and CRC-64 checked" in plain.describe().splitlines()[-1]

@@ -16,6 +16,7 @@ from ossnb.protocol.operations import HeadObject, ListParts
 from ossnb.upload.listing import list_all_uploads
 
 from .conftest import ARTIFACTS, BUCKET, KERNEL_IDLE, PARTS, SIZE
+from .look import check_result_shown_whole
 
 DONE_ROWS = ".ossnb-ledger tr.ossnb-part-done"
 
@@ -97,6 +98,7 @@ def start_and_complete(page: Any, emulator: ServerHandle, key: str, name: str) -
     expect(page.locator(".ossnb-final-etag")).to_have_text(head.etag)
     expect(page.locator(".ossnb-final-crc")).to_have_text(str(head.crc64))
     expect(page.locator(".ossnb-parts-done")).to_have_text(str(PARTS))
+    check_result_shown_whole(page)
     expect(page.locator(".ossnb-map-key-done")).to_have_attribute("data-count", str(PARTS))
     expect(page.locator(".ossnb-overall .progress-bar")).to_have_attribute(
         "style", re.compile(r"width: 100%")

@@ -16,7 +16,14 @@ from conftest import ServerHandle
 from playwright.sync_api import expect
 
 from .conftest import KERNEL_IDLE
-from .look import check_contrast, check_fits, check_steady, write_look_notebook
+from .look import (
+    check_contrast,
+    check_fits,
+    check_result_shown_whole,
+    check_steady,
+    write_look_notebook,
+    write_stripped_crc_notebook,
+)
 from .steering import run_all, state
 
 pytestmark = pytest.mark.browser
@@ -92,3 +99,29 @@ def test_voila(laptop: Any, voila: dict[str, Any], emulator: ServerHandle) -> No
     write_look_notebook(voila["root"] / "look.ipynb", "look-voila.bin", 8 * MiB)
     laptop.goto(f"{voila['url']}/voila/render/look.ipynb", timeout=60_000)
     _walk_through_states(laptop, "look-voila", None)
+
+
+def test_lab_completed_when_the_server_gave_no_object_crc64(
+    laptop: Any, themed_lab: dict[str, Any], emulator: ServerHandle
+) -> None:
+    """The completed box's other wording, used when a proxy stripped the object's CRC-64:
+    it says what was compared (size, ETag, each part) and reads in every theme."""
+    theme = themed_lab["theme"]
+    name = "look-lab-" + "-".join(theme.split()[1:]).lower() + "-no-object-crc"
+    write_stripped_crc_notebook(themed_lab["root"] / "nocrc.ipynb", f"{name}.bin", 512 * 1024)
+    page = laptop
+    page.goto(f"{themed_lab['url']}/lab/tree/nocrc.ipynb?token={themed_lab['token']}&reset")
+    page.wait_for_function(f"() => document.body.dataset.jpThemeName === {theme!r}")
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    run_all(page)
+    expect(state(page)).to_have_text("planned", timeout=60_000)
+    page.locator("button.ossnb-start").click()
+    expect(state(page)).to_have_text("completed", timeout=60_000)
+    box = page.locator(".ossnb-completed")
+    expect(box).to_contain_text("the server gave none for the object")
+    expect(box).to_contain_text("a HEAD confirmed size and ETag only")
+    expect(box).not_to_contain_text("a HEAD confirmed size, ETag and CRC-64")
+    assert re.fullmatch(r"\d+", page.locator(".ossnb-final-crc").inner_text())
+    check_fits(page, LAB_SCROLLER)
+    check_result_shown_whole(page)
+    check_contrast(page, name)
