@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import ipywidgets as w
 
 from ..protocol.models import PartInfo
@@ -29,10 +31,16 @@ PANEL = "300px"  # every tab's height: switching tabs or filling one never moves
 
 
 def header_html(session: UploadSession) -> str:
-    """One line: target, source and plan, endpoint (the one oss2 or the CLI can use)."""
+    """One line: target, source and plan, endpoint (the one oss2 or the CLI can use).
+
+    The source is named by its file name (the whole path is its tooltip and in the Plan
+    tab), so a deep folder does not push the rest onto more lines."""
     s, plan = session, session.plan
+    label = s.source.label
+    name = os.path.basename(label) or label
     return (
-        f'<code class="ossnb-target">{esc(s.url)}</code> ← {esc(s.source.label)} '
+        f'<code class="ossnb-target">{esc(s.url)}</code> ← '
+        f'<span class="ossnb-source" title="{esc(label)}">{esc(name)}</span> '
         f'({size(plan.size)}) · <span class="ossnb-plan">{plan.part_count:,} part(s) of '
         f"{size(plan.part_size)}</span> · {plan.workers} worker(s) · endpoint "
         f'<code class="ossnb-endpoint">{esc(s.endpoint_url)}</code>'

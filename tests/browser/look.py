@@ -110,6 +110,8 @@ VISIBLE_JS = """(stop) => {
   }
   out.innerScroll = scrolled;
   out.overflowX = root.scrollWidth - root.clientWidth;
+  const header = root.querySelector('.ossnb-header .widget-html-content');
+  out.headerCut = header.scrollHeight - header.clientHeight;
   out.height = root.getBoundingClientRect().height;
   return out;
 }"""
@@ -161,6 +163,7 @@ def check_fits(page: Any, stop: str | None) -> dict[str, Any]:
     assert all(seen[k] for k in ("status", "uploadId", "bar", "pause", "abort")), seen
     assert seen["innerScroll"] == [], seen
     assert seen["overflowX"] <= 1, seen
+    assert seen["headerCut"] <= 1, f"the header line is cut off: {seen}"
     return seen
 
 
@@ -208,9 +211,12 @@ class NoObjectCrc:
         return result
 
 
-with open("{key}", "wb") as f:
+folder = os.path.join(*["a-folder-deep-in-a-shared-project"] * 4)  # a long path
+os.makedirs(folder, exist_ok=True)
+path = os.path.join(folder, "{key}")
+with open(path, "wb") as f:
     f.write(os.urandom({size}))
-session = UploadSession(NoObjectCrc(ossnb.connect()), "{key}", "{bucket}", "{key}",
+session = UploadSession(NoObjectCrc(ossnb.connect()), path, "{bucket}", "{key}",
                         part_size=100 * 1024, workers=2, checkpoint=None)
 widget_for(session)"""
 

@@ -122,6 +122,11 @@ def test_lab_completed_when_the_server_gave_no_object_crc64(
     expect(box).to_contain_text("a HEAD confirmed size and ETag only")
     expect(box).not_to_contain_text("a HEAD confirmed size, ETag and CRC-64")
     assert re.fullmatch(r"\d+", page.locator(".ossnb-final-crc").inner_text())
+    source = page.locator(".ossnb-header .ossnb-source")  # the file name; its path on hover
+    expect(source).to_have_text(f"{name}.bin")
+    expect(source).to_have_attribute(
+        "title", re.compile(rf"(a-folder-deep-in-a-shared-project/){{4}}{name}\.bin$")
+    )
     check_fits(page, LAB_SCROLLER)
     check_result_shown_whole(page)
     check_contrast(page, name)
