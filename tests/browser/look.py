@@ -112,6 +112,10 @@ VISIBLE_JS = """(stop) => {
   out.overflowX = root.scrollWidth - root.clientWidth;
   const header = root.querySelector('.ossnb-header .widget-html-content');
   out.headerCut = header.scrollHeight - header.clientHeight;
+  const numbers = root.querySelector('.ossnb-numbers .widget-html-content');
+  out.numbersCut = numbers.scrollWidth - numbers.clientWidth;
+  const status = root.querySelector('.ossnb-status-line');
+  out.statusCut = status.scrollWidth - status.clientWidth;
   out.height = root.getBoundingClientRect().height;
   return out;
 }"""
@@ -164,6 +168,8 @@ def check_fits(page: Any, stop: str | None) -> dict[str, Any]:
     assert seen["innerScroll"] == [], seen
     assert seen["overflowX"] <= 1, seen
     assert seen["headerCut"] <= 1, f"the header line is cut off: {seen}"
+    assert seen["numbersCut"] <= 1, f"the bytes, rate and time left are cut off: {seen}"
+    assert seen["statusCut"] <= 1, f"the status line is cut off: {seen}"
     return seen
 
 

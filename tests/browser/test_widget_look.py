@@ -2,7 +2,8 @@
 (light, dark and high-contrast themes), Notebook 7 and Voilà, every visible text has WCAG
 contrast of at least 4.5 (3 for disabled controls) in each state; status, upload ID,
 overall bar, Pause and Abort are visible together without inner scrolling and nothing
-overflows sideways (in Lab, beside the open file browser); Pause and Abort move at most
+overflows sideways (in Lab, beside the open file browser); the header, the status line and
+the bytes, rate and time left are not cut off, nor a completed result; Pause and Abort move at most
 2 px while an upload runs; paused, bytes and rate stand still. Screenshots go to
 test-artifacts/."""
 
