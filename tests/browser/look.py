@@ -181,6 +181,12 @@ def check_result_shown_whole(page: Any) -> None:
     assert sizes[0] <= sizes[1] + 1, f"the result needs scrolling to be read: {sizes}"
 
 
+def check_legend_whole(page: Any) -> None:
+    """The parts map's legend (one line that hides what overflows) shows every state."""
+    cut = page.locator(".ossnb-map-legend").evaluate("(e) => e.scrollWidth - e.clientWidth")
+    assert cut <= 1, f"the parts map's legend is cut off by {cut} px"
+
+
 def count(page: Any, state: str) -> int:
     """How many cells of the parts map are in ``state`` (its legend says)."""
     return int(page.locator(f".ossnb-map-key-{state}").get_attribute("data-count") or -1)

@@ -12,7 +12,7 @@ from conftest import ServerHandle
 from playwright.sync_api import expect
 
 from .conftest import ARTIFACTS, KERNEL_IDLE
-from .look import SAMPLE_JS, count, write_look_notebook
+from .look import SAMPLE_JS, check_legend_whole, count, write_look_notebook
 from .steering import open_in_lab, run_all, state
 
 pytestmark = pytest.mark.browser
@@ -49,6 +49,7 @@ def test_ten_thousand_parts_stay_responsive(
     expect(state(page)).to_have_text("aborted", timeout=30_000)
     page.wait_for_function("() => +document.querySelector('.ossnb-map-key-gone').dataset.count > 3")
     assert count(page, "gone") + count(page, "pending") == 10_000
+    check_legend_whole(page)  # its widest: five-digit counts
 
 
 @pytest.mark.parametrize("themed_lab", ["JupyterLab Light"], indirect=True)
