@@ -44,7 +44,8 @@ setup() {  # create the venv and install ossnb with its test extras; re-run when
     touch "$VENV/.installed"
   fi
   if [ "${cmd:-}" = test ] || [ "${cmd:-}" = setup ]; then  # the browser tests drive Debian's Chromium
-    if [ ! -x /usr/bin/chromium ]; then
+    # (the look tests measure text, so the fonts are checked too, not only the browser)
+    if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
       echo "== installing chromium and fonts-dejavu-core (browser tests)" >&2
       need_root_apt chromium fonts-dejavu-core || {
         echo "could not install chromium: browser tests will be skipped (a failure under CI)" >&2

@@ -74,7 +74,7 @@ def _pieces(body: Body) -> Iterator[memoryview]:
 
 
 def whole(body: Body) -> bytes:
-    """``body`` as one ``bytes`` (httpx would take a memoryview or bytearray for an iterable)."""
+    """``body`` as one ``bytes`` (httpcore would take a memoryview or bytearray for an iterable)."""
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body)
     return b"".join(bytes(piece) for piece in body.pieces())  # a reader reuses its views

@@ -3,8 +3,9 @@
 A body is streamed into ``blobs/<id[:2]>/<id>`` while MD5 and CRC-64 are computed chunk
 by chunk (paths are plain strings and shard folders are created once: a small part costs
 few syscalls and little Python). No record names a blob until it is whole, so a body cut
-short by a crash is an orphan the next start sweeps away; no rename is needed. Readers pin the blobs they stream
-from; deleting a pinned blob is deferred until its last reader lets go.
+short by a crash is an orphan the next start sweeps away; no rename is needed. Readers
+pin the blobs they stream from; deleting a pinned blob is deferred until its last reader
+lets go.
 """
 
 from __future__ import annotations

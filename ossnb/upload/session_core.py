@@ -230,8 +230,9 @@ class SessionCore:
         ]
         if self.checkpoint_path and self.checkpoint_path.exists():  # removed once completed
             lines.append(f"checkpoint: {self.checkpoint_path}")
-        if self._result:
-            lines.append(verified_line(*self._result))
+        result = self._result  # set once, when completed and verified
+        if result:
+            lines.append(verified_line(*result))
         if snap.error:
             lines.append(f"error: {snap.error}")
         return "\n".join(lines)
