@@ -8,6 +8,10 @@ watcher thread shuts that socket down as soon as the request's event is set; the
 blocked call then fails at once and :class:`~ossnb.client.client.Client` reports
 :class:`~ossnb.protocol.errors.Cancelled` (docs/ARCHITECTURE.md §2: in-flight requests are closed).
 
+Full 1 MiB body pieces reach the socket uncopied (:func:`uncopied`); a piece read from
+a file goes from the file to a plain-TCP socket by ``os.sendfile``, one copy of every
+byte fewer (docs/ARCHITECTURE.md §1).
+
 Built on public ``httpcore`` API (``ConnectionPool(network_backend=...)``), the
 transport layer under httpx. The client hands it requests it has already addressed
 (scheme, host, port, target, headers as bytes), so nothing parses a URL string or
@@ -18,6 +22,9 @@ for a 100 KiB part (docs/ARCHITECTURE.md §1).
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
+import select
 import socket
 import ssl
 import threading
@@ -37,19 +44,23 @@ _local = threading.local()
 
 
 _STAND_IN = bytes(BODY_PIECE)  # what h11 sees of every full-size body chunk: see uncopied()
+_SENDFILE = hasattr(os, "sendfile") and hasattr(select, "poll")
+_NO_SENDFILE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSOCK}
 
 
-def uncopied(chunk: memoryview) -> bytes | memoryview:
-    """What to give httpx for the body chunk ``chunk`` so that it reaches the socket uncopied.
+def uncopied(chunk: memoryview, span: tuple[int, int] | None = None) -> bytes | memoryview:
+    """What to give httpcore for the body chunk ``chunk`` so that it reaches the socket
+    uncopied (``span``: where its bytes lie in a file, see ``BodyReader.file_span``).
 
     h11 joins every body chunk into a new ``bytes`` before it is written (for 1 MiB views
     of a part buffer: a 1 MiB allocation and copy under the GIL each, and allocator churn)
     except one exact ``bytes`` object, which it passes through as it is. So a 1 MiB chunk
     crosses h11 as a shared stand-in of the same length, and :class:`_Stream` writes this
-    thread's real chunk in its place; :func:`check_uncopied` after the chunk went out.
+    thread's real chunk in its place (over plain TCP, a chunk with a ``span`` goes out by
+    ``os.sendfile``); :func:`check_uncopied` after the chunk went out.
     """
     full = len(chunk) == BODY_PIECE
-    _local.pending = chunk if full else None
+    _local.pending = (chunk, span) if full else None
     return _STAND_IN if full else chunk
 
 
@@ -75,6 +86,10 @@ class _Stream(httpcore.NetworkStream):
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        sock = inner.get_extra_info("socket")
+        plain = type(sock) is socket.socket and inner.get_extra_info("ssl_object") is None
+        # a TLS stream must encrypt every byte: only a plain TCP socket takes sendfile
+        self._plain: socket.socket | None = sock if plain and _SENDFILE else None
 
     def _track(self) -> None:
         watch: _Watch | None = getattr(_local, "watch", None)
@@ -93,7 +108,12 @@ class _Stream(httpcore.NetworkStream):
             _local.pending = None
             if pending is None:
                 raise RuntimeError("a request body stand-in reached the socket without its chunk")
-            buffer = cast(bytes, pending)  # httpcore re-slices a view on partial sends: no copy
+            chunk, span = pending
+            if span is not None and self._plain is not None:
+                self._track()
+                if self._send_file(span, timeout):
+                    return
+            buffer = cast(bytes, chunk)  # httpcore re-slices a view on partial sends: no copy
         elif pending is not None:  # h11 copied the stand-in: never send it, not one byte
             _local.pending = None
             raise RuntimeError(
@@ -103,6 +123,39 @@ class _Stream(httpcore.NetworkStream):
             )
         self._track()
         self._inner.write(buffer, timeout)
+
+    def _send_file(self, span: tuple[int, int], timeout: float | None) -> bool:
+        """Send the stand-in's length of bytes at ``span`` by ``os.sendfile``; ``False``
+        (nothing sent) where the file cannot be sent that way, so the chunk is written."""
+        sock = cast(socket.socket, self._plain)
+        fd, offset = span
+        end = offset + len(_STAND_IN)
+        poller: select.poll | None = None
+        try:
+            sock.settimeout(timeout)  # with a timeout the descriptor is non-blocking: poll
+            while offset < end:
+                try:
+                    sent = os.sendfile(sock.fileno(), fd, offset, end - offset)
+                except BlockingIOError:
+                    if poller is None:
+                        poller = select.poll()
+                        poller.register(sock, select.POLLOUT)
+                    if not poller.poll(None if timeout is None else timeout * 1000):
+                        raise httpcore.WriteTimeout("timed out sending a body piece") from None
+                    continue
+                except OSError as exc:
+                    if offset == span[1] and exc.errno in _NO_SENDFILE:
+                        self._plain = None  # this file system cannot: write from memory
+                        return False
+                    raise
+                if sent == 0:  # the file is shorter now than when the piece was read
+                    # not a WriteError, which httpcore answers by waiting for a response
+                    # that never comes (the server waits for the rest of the body)
+                    raise httpcore.LocalProtocolError("the file ended before the body piece")
+                offset += sent
+        except OSError as exc:
+            raise httpcore.WriteError(f"{type(exc).__name__}: {exc}") from exc
+        return True
 
     def close(self) -> None:
         self._inner.close()

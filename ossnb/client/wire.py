@@ -85,10 +85,12 @@ def chunks(
 ) -> Iterator[bytes | memoryview]:
     from .transport import check_uncopied, uncopied
 
+    reader = None if isinstance(body, (bytes, bytearray, memoryview)) else body
     for chunk in _pieces(body):
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled in flight")
-        yield uncopied(chunk)  # written when the next chunk is asked for
+        span = reader.file_span if reader is not None else None
+        yield uncopied(chunk, span)  # written when the next chunk is asked for
         check_uncopied()
         sent[0] += len(chunk)
         if progress is not None:

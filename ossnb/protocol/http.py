@@ -35,7 +35,13 @@ class BodyReader(Protocol):
 
     ``pieces()`` yields views of at most :data:`BODY_PIECE` bytes that add up to
     ``len()``; a view may be reused for the next piece, so it is valid only until then.
+    ``file_span`` is where the piece yielded last lies in a regular file, as
+    ``(descriptor, offset)``, or ``None``: a transport may send those bytes from the file
+    (``os.sendfile``) rather than from the view. It then sends what the file holds at
+    that moment, so the server must check what arrived against the view's checksum.
     """
+
+    file_span: tuple[int, int] | None
 
     def __len__(self) -> int: ...
 

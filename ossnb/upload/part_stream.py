@@ -4,9 +4,11 @@ With no Content-MD5 to put in the headers, nothing needs the whole part before i
 first byte goes out. So each 1 MiB piece is read into one small reused buffer,
 added to the CRC-64 and sent while it is still in the CPU's cache: one pass over the
 bytes instead of three over an 8 MiB buffer that does not fit in it, and a worker
-holds 1 MiB instead of a part. The CRC-64 is of the bytes that went out in the last
-complete pass (a retry reads and sums them again), which is what the server's
-``x-oss-hash-crc64ecma`` is compared with.
+holds 1 MiB instead of a part. The CRC-64 is of the bytes read in the last complete
+pass (a retry reads and sums them again), which is what the server's
+``x-oss-hash-crc64ecma`` is compared with. Over a plain-HTTP connection a file's
+pieces go from the file to the socket in the kernel (``file_span``): should the file
+change between the read and the send, the two CRC-64s differ and the part is sent again.
 """
 
 from __future__ import annotations
@@ -31,16 +33,21 @@ class PartStream:
         self._buffer = buffer[:BODY_PIECE]
         self.crc64: int | None = None
         """The CRC-64 of the last complete pass; ``None`` before one has finished."""
+        self.file_span: tuple[int, int] | None = None
+        """Where the piece yielded last lies in the source file, if it is one."""
 
     def __len__(self) -> int:
         return self.size
 
     def pieces(self) -> Iterator[memoryview]:
         self.crc64 = None
-        crc = 0
+        crc, offset = 0, self.offset
         for view in _read(self.source, self.offset, self.size, self._buffer):
             crc = crc64(view, crc)
+            self.file_span = self.source.file_span(offset)
+            offset += len(view)
             yield view
+        self.file_span = None
         self.crc64 = crc
 
 

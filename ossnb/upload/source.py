@@ -76,6 +76,11 @@ class Source(ABC):
         """Raise :class:`SourceChangedError` if the source changed since it was opened."""
         return None
 
+    def file_span(self, offset: int) -> tuple[int, int] | None:
+        """``(descriptor, offset)`` of the byte at ``offset`` in a regular file, if the
+        source is one (see :class:`~ossnb.protocol.http.BodyReader`)."""
+        return None
+
     def identity(self) -> SourceIdentity:
         """Kind, size and a sampled CRC-64 (plus path and mtime for files), for checkpoints."""
         return SourceIdentity(kind=self.kind, size=self.size, fingerprint=self._fingerprint())
@@ -157,6 +162,9 @@ class FileSource(Source):
                 "the parts sent so far may not match it, so the upload was not completed. "
                 "Abort this upload and upload the file again once nothing writes to it"
             )
+
+    def file_span(self, offset: int) -> tuple[int, int] | None:
+        return self._fd, offset
 
     def identity(self) -> SourceIdentity:
         return SourceIdentity(
