@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from .client.client import Client, Endpoint
 from .client.config import Settings, region_from_endpoint, settings_from_env
@@ -278,8 +279,7 @@ def settings_region(endpoint: str, settings: Settings) -> str | None:
     return region_from_endpoint(endpoint) or settings.region
 
 
-@dataclass(frozen=True)
-class OssUrl:
+class OssUrl(Struct, frozen=True):
     """``oss://bucket/key``: the key may be empty (a bucket, or a prefix)."""
 
     bucket: str

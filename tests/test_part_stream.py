@@ -9,11 +9,11 @@ in ``test_session_memory.py``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from conftest import ServerHandle
 from session_fixtures import (  # noqa: F401 - fixtures
@@ -129,8 +129,8 @@ def test_resume_rechecks_held_parts_through_a_piece_buffer(
 
     def no_listed_crc(operation: Operation[Any], result: Any) -> Any:
         if isinstance(result, ListPartsResult):
-            parts = [dataclasses.replace(p, crc64=None) for p in result.parts]
-            return dataclasses.replace(result, parts=parts)
+            parts = [msgspec.structs.replace(p, crc64=None) for p in result.parts]
+            return msgspec.structs.replace(result, parts=parts)
         return result
 
     via: Any = client if listed_crc else Tamper(client, no_listed_crc)

@@ -9,7 +9,6 @@ the secret's and token's values (raw and percent-encoded).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import uuid
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 import pytest
 from conftest import Factory
 from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
@@ -44,17 +44,20 @@ def _leaks(where: str, text: str) -> list[str]:
     return [f"{where}: contains {needle!r}" for needle in _needles() if needle in text]
 
 
+_HELD = ("access_key_secret", "security_token")
+
+
 def _texts(value: Any, depth: int = 0) -> Iterable[str]:
     """repr and str of ``value`` and, recursively, of its shown fields and its items."""
     yield repr(value)
     yield str(value)
     if depth > 6:
         return
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            if not f.repr:  # the holder of the secret itself (Credentials.access_key_secret)
-                continue
-            yield from _texts(getattr(value, f.name), depth + 1)
+    if isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            if isinstance(value, Credentials) and name in _HELD:
+                continue  # the holder of the secret itself: its repr is what is checked
+            yield from _texts(getattr(value, name), depth + 1)
     elif isinstance(value, dict):
         for k, v in value.items():
             yield from _texts(k, depth + 1)

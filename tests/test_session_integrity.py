@@ -7,10 +7,10 @@ that alters a real answer as a corrupting proxy would (the only way to produce t
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from session_fixtures import (  # noqa: F401 - fixtures
     PART,
@@ -37,7 +37,7 @@ def _run(transport: Any, path: Path, bucket: str, key: str) -> UploadSession:
 
 def _part3(operation: Operation[Any], result: Any, **changes: Any) -> Any:
     if isinstance(result, UploadPartResult) and result.part_number == 3:
-        return dataclasses.replace(result, **changes)
+        return msgspec.structs.replace(result, **changes)
     return result
 
 
@@ -74,7 +74,7 @@ def test_complete_must_report_the_combined_crc64(
 
     def rewrite(operation: Operation[Any], result: Any) -> Any:
         if isinstance(result, CompleteResult):
-            return dataclasses.replace(result, crc64=(result.crc64 or 0) ^ 1)
+            return msgspec.structs.replace(result, crc64=(result.crc64 or 0) ^ 1)
         return result
 
     session = _run(Tamper(client, rewrite), path, bucket, "combined")
@@ -90,7 +90,7 @@ def test_the_head_after_complete_must_agree(
 
     def rewrite(operation: Operation[Any], result: Any) -> Any:
         if isinstance(result, ObjectInfo):
-            return dataclasses.replace(result, size=result.size - 1)
+            return msgspec.structs.replace(result, size=result.size - 1)
         return result
 
     session = _run(Tamper(client, rewrite), path, bucket, "head")
@@ -106,7 +106,7 @@ def test_content_md5_catches_bytes_changed_on_the_way(
     def corrupt(operation: Operation[Any]) -> Operation[Any]:
         if isinstance(operation, UploadPart) and operation.part_number == 2:
             body = bytes([operation.body[0] ^ 0xFF]) + operation.body[1:]
-            return dataclasses.replace(operation, body=body)  # Content-MD5 kept: now wrong
+            return msgspec.structs.replace(operation, body=body)  # Content-MD5 kept: now wrong
         return operation
 
     session = _run(Tamper(client, before=corrupt), path, bucket, "digest")
@@ -131,7 +131,7 @@ def test_an_object_whose_crc64_the_server_never_gave_is_not_said_to_be_crc_check
 
     def strip(operation: Operation[Any], result: Any) -> Any:
         if isinstance(result, (CompleteResult, ObjectInfo)):
-            return dataclasses.replace(result, crc64=None)
+            return msgspec.structs.replace(result, crc64=None)
         return result
 
     session = _run(Tamper(client, strip), path, bucket, "stripped")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from ..protocol.errors import UsageError
 from ..protocol.signing import Credentials, check_credential
@@ -25,8 +26,7 @@ _REGION_IN_HOST = re.compile(r"^oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$"
 _NOT_REGIONS = frozenset({"accelerate", "accelerate-overseas"})
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct, frozen=True):
     """Where to send requests and as whom; ``endpoint`` None means the embedded emulator."""
 
     endpoint: str | None = None

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from ..protocol.errors import UsageError
 from ..protocol.http import Request
@@ -15,8 +16,7 @@ from ..protocol.http import Request
 __all__ = ["DEFAULT_RETRY", "Endpoint", "RetryPolicy"]
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Struct, frozen=True):
     """How often and how patiently transient failures are retried (full jitter backoff)."""
 
     attempts: int = 4
@@ -28,8 +28,7 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(Struct, frozen=True):
     """A parsed endpoint: scheme, host[:port], and whether buckets go in the path."""
 
     scheme: str

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
+
+from msgspec import Struct
 
 from ..protocol.errors import UsageError
 
@@ -23,8 +24,7 @@ __all__ = ["Proxy", "proxy_for"]
 _VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 
-@dataclass(frozen=True)
-class Proxy:
+class Proxy(Struct, frozen=True):
     """A proxy's URL without its credentials, and the credentials (never shown)."""
 
     url: str

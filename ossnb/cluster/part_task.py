@@ -21,9 +21,10 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from ..protocol.checksums import digest, normalize_etag
 
@@ -35,8 +36,7 @@ _queues_lock = threading.Lock()
 Report = Callable[[int], None]
 
 
-@dataclass(frozen=True)
-class PartTask:
+class PartTask(Struct, frozen=True):
     """One part for a worker. ``expect`` is the server's copy (size, CRC-64 or ``None``,
     ETag) to re-check instead of sending; ``file_size`` and ``mtime_s`` are the source as
     the kernel saw it (whole seconds: shared file systems round differently)."""
@@ -58,8 +58,7 @@ class PartTask:
         return f"PartTask(part {self.number}, {self.path}@{self.offset}+{self.size})"
 
 
-@dataclass(frozen=True)
-class PartOutcome:
+class PartOutcome(Struct, frozen=True):
     """What a worker reports. ``status``: ``"sent"``, ``"reused"`` (the server's copy
     matched), ``"expired"`` (the URL had expired: re-issue it), ``"error"`` (an OSS error
     answer: ``http_status``, ``headers``, ``body``), ``"unreachable"`` (no answer:

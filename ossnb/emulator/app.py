@@ -16,9 +16,10 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from msgspec import Struct
 
 from ..protocol import errors, signing
 from ..protocol.http import Request, lower_headers
@@ -94,8 +95,7 @@ _HANDLERS: dict[str, Handler] = {
 }
 
 
-@dataclass(frozen=True)
-class Incoming:
+class Incoming(Struct, frozen=True):
     """A request as the server read it: method, raw request-target, headers, body stream."""
 
     method: str

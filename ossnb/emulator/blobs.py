@@ -18,9 +18,10 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+
+from msgspec import Struct
 
 from ..protocol.checksums import crc64
 
@@ -30,8 +31,7 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass(frozen=True)
-class Blob:
+class Blob(Struct, frozen=True):
     """A stored run of bytes and its checksums."""
 
     id: str

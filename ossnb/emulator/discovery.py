@@ -15,9 +15,11 @@ import contextlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import msgspec
+from msgspec import Struct
 
 __all__ = [
     "FILE_NAME",
@@ -32,8 +34,7 @@ __all__ = [
 FILE_NAME = "endpoint.json"
 
 
-@dataclass(frozen=True)
-class Published:
+class Published(Struct, frozen=True):
     """What a data folder's owner tells other processes."""
 
     endpoint: str
@@ -47,7 +48,7 @@ def publish(root: Path, info: Published) -> None:
     temp = root / f".{FILE_NAME}.{info.pid}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(asdict(info), handle)
+        json.dump(msgspec.to_builtins(info), handle)
     os.replace(temp, root / FILE_NAME)
 
 

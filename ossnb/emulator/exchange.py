@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
+
+from msgspec import Struct, field
 
 from ..protocol import errors
 from ..protocol.xml import MAX_XML_BYTES
@@ -75,8 +76,7 @@ class Body(Protocol):
         """Read and drop up to ``count`` bytes."""
 
 
-@dataclass
-class Reply:
+class Reply(Struct):
     """A response: status, headers, and a body as bytes or file slices.
 
     ``length`` overrides ``Content-Length`` (HEAD); ``release`` runs after sending;
@@ -111,8 +111,7 @@ def empty_reply(status: int = 200, headers: Mapping[str, str] | None = None) -> 
     return Reply(status, dict(headers or {}))
 
 
-@dataclass
-class Call:
+class Call(Struct):
     """One routed request: the operation, its target, decoded query and lower-case headers."""
 
     op: str

@@ -18,16 +18,16 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
+
+from msgspec import Struct
 
 __all__ = ["Fault", "Faults", "parse_fault"]
 
 Action = Literal["error", "delay", "drop"]
 
 
-@dataclass(frozen=True)
-class Fault:
+class Fault(Struct, frozen=True):
     """One planned failure: which requests it hits and what happens to them."""
 
     operation: str

@@ -3,13 +3,12 @@ from its options before any server exists)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 __all__ = ["ServerLimits"]
 
 
-@dataclass(frozen=True)
-class ServerLimits:
+class ServerLimits(Struct, frozen=True):
     """Connection limits of the emulator's HTTP server (seconds, bytes per second)."""
 
     max_connections: int = 512

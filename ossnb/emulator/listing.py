@@ -8,8 +8,9 @@ into one common prefix; ``limit`` bounds entries and prefixes together.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from msgspec import Struct, field
 
 __all__ = ["PAST", "Page", "common_prefix", "paginate"]
 
@@ -21,8 +22,7 @@ PAST = "\U0010ffff"
 """Sorts after any valid name: ``name + PAST`` is past every name starting with ``name``."""
 
 
-@dataclass
-class Page(Generic[T]):
+class Page(Generic[T], Struct):
     """One page of a listing; ``last`` is the final name or prefix returned (``""`` if none)."""
 
     entries: list[tuple[str, T]] = field(default_factory=list)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from msgspec import Struct, field
 
 from ..protocol import errors
 from .blobs import Blobs
@@ -65,8 +66,7 @@ class DataDirInUse(RuntimeError):
     """Another emulator process already serves this data directory."""
 
 
-@dataclass(frozen=True)
-class BucketInfo:
+class BucketInfo(Struct, frozen=True):
     name: str
     created: int
     region: str
@@ -75,8 +75,7 @@ class BucketInfo:
     acl: str
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
+class ObjectInfo(Struct, frozen=True):
     """An object's metadata; ``headers`` holds Content-Type, ``x-oss-meta-*`` and the like."""
 
     bucket: str
@@ -91,8 +90,7 @@ class ObjectInfo:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class UploadInfo:
+class UploadInfo(Struct, frozen=True):
     upload_id: str
     bucket: str
     key: str
@@ -101,8 +99,7 @@ class UploadInfo:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class PartInfo:
+class PartInfo(Struct, frozen=True):
     number: int
     blob_id: str
     size: int

@@ -9,9 +9,10 @@ import base64
 import binascii
 import re
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, unquote
+
+from msgspec import Struct
 
 from ..protocol import errors
 from ..protocol.dates import format_http_date
@@ -91,8 +92,7 @@ def offset(digits: str) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class ByteRange:
+class ByteRange(Struct, frozen=True):
     """An inclusive byte range ``first..last`` of an object of ``total`` bytes."""
 
     first: int

@@ -10,11 +10,12 @@ import base64
 import binascii
 import re
 import xml.etree.ElementTree as ET
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import ClassVar, Generic, TypeVar
 from urllib.parse import unquote
+
+from msgspec import Struct
 
 from . import dates, xml
 from .checksums import md5_b64
@@ -48,8 +49,9 @@ MAX_PART_NUMBER = 10_000
 MAX_LIST_PAGE = 1000
 
 
-class Operation(ABC, Generic[T]):
-    """One OSS API call: inputs as dataclass fields, no I/O (docs/ARCHITECTURE.md §1).
+class Operation(Struct, Generic[T], frozen=True):
+    """One OSS API call: inputs as the fields of a frozen ``msgspec.Struct``, no I/O
+    (docs/ARCHITECTURE.md §1).
 
     ``to_request()`` builds the :class:`Request`; ``parse()`` turns a *successful*
     response into ``T`` (error statuses go through ``errors.error_from_response``).
@@ -57,13 +59,13 @@ class Operation(ABC, Generic[T]):
 
     name: ClassVar[str]
 
-    @abstractmethod
     def to_request(self) -> Request:
         """The request for this call."""
+        raise NotImplementedError
 
-    @abstractmethod
     def parse(self, response: Response) -> T:
         """The typed result of a successful response; :class:`ResponseError` if malformed."""
+        raise NotImplementedError
 
 
 # ----------------------------------------------------------------------------- validation

@@ -15,10 +15,10 @@ import base64
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 
 from fastcrc import crc64 as _crc64
+from msgspec import Struct
 
 from .errors import UsageError
 
@@ -67,8 +67,7 @@ def validate_checksum(mode: str) -> str:
     return mode
 
 
-@dataclass(frozen=True)
-class Digest:
+class Digest(Struct, frozen=True):
     """The checksums of one body: size, MD5 (hex and base64; ``None`` when not computed)
     and CRC-64."""
 

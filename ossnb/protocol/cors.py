@@ -10,8 +10,9 @@ with these rules; the browser upload checks a bucket's rules before it sends a p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
+
+from msgspec import Struct
 
 from . import errors, xml
 from ._opbase import Operation, md5_header, validate_bucket_name
@@ -33,8 +34,7 @@ MAX_RULES = 10
 METHODS = frozenset({"GET", "PUT", "DELETE", "POST", "HEAD"})
 
 
-@dataclass(frozen=True)
-class CorsRule:
+class CorsRule(Struct, frozen=True):
     """One ``CORSRule``: who may call, with which methods and headers, what they may read."""
 
     origins: tuple[str, ...]
@@ -52,8 +52,7 @@ class CorsRule:
         )
 
 
-@dataclass(frozen=True)
-class CorsConfig:
+class CorsConfig(Struct, frozen=True):
     """A bucket's ``CORSConfiguration``: rules in order, and ``ResponseVary``."""
 
     rules: tuple[CorsRule, ...]
@@ -154,8 +153,7 @@ def render_config(config: CorsConfig) -> bytes:
     return xml.to_bytes(xml.element("CORSConfiguration", children=[*rules, vary]))
 
 
-@dataclass(frozen=True)
-class GetBucketCors(Operation["CorsConfig"]):
+class GetBucketCors(Operation["CorsConfig"], frozen=True):
     """``GET /B/?cors``: the bucket's rules (``NoSuchCORSConfiguration`` if it has none)."""
 
     name: ClassVar[str] = "GetBucketCors"
@@ -174,8 +172,7 @@ class GetBucketCors(Operation["CorsConfig"]):
             raise errors.ResponseError(f"{self.name}: {exc.message}") from None
 
 
-@dataclass(frozen=True)
-class PutBucketCors(Operation[None]):
+class PutBucketCors(Operation[None], frozen=True):
     """``PUT /B/?cors``: replace the bucket's rules with ``config``."""
 
     name: ClassVar[str] = "PutBucketCors"
@@ -194,8 +191,7 @@ class PutBucketCors(Operation[None]):
         return None
 
 
-@dataclass(frozen=True)
-class DeleteBucketCors(Operation[None]):
+class DeleteBucketCors(Operation[None], frozen=True):
     """``DELETE /B/?cors``: remove the bucket's rules (none is fine)."""
 
     name: ClassVar[str] = "DeleteBucketCors"

@@ -3,13 +3,12 @@ for people (docs/PROTOCOL.md §4.2)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 __all__ = ["ERROR_CODES", "ErrorCode"]
 
 
-@dataclass(frozen=True)
-class ErrorCode:
+class ErrorCode(Struct, frozen=True):
     """A known OSS error code: its HTTP status, OSS's message, a typical EC and a hint."""
 
     status: int

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeAlias
 from urllib.parse import quote, unquote_plus
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 __all__ = [
     "BODY_PIECE",
@@ -24,6 +26,7 @@ __all__ = [
     "encode_query",
     "lower_headers",
     "mask_query",
+    "repr_hiding_body",
 ]
 
 BODY_PIECE = 1 << 20
@@ -56,14 +59,24 @@ _SECRET_NAMES = frozenset(
 )
 
 
+def repr_hiding_body(value: Struct) -> str:
+    """``Name(field=value, ...)`` with ``body`` shown by its length only (it can be GiBs)."""
+    shown = (
+        f"{name}=<{len(getattr(value, name))} bytes>"
+        if name == "body"
+        else f"{name}={getattr(value, name)!r}"
+        for name in value.__struct_fields__
+    )
+    return f"{type(value).__name__}({', '.join(shown)})"
+
+
 def lower_headers(headers: Mapping[str, str] | Sequence[tuple[str, str]]) -> dict[str, str]:
     """Return ``headers`` as a dict with lower-case names (later duplicates win)."""
     items = headers.items() if isinstance(headers, Mapping) else headers
     return {name.lower(): value for name, value in items}
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(Struct, frozen=True):
     """A request to OSS before it is addressed to a host.
 
     ``query`` holds decoded ``(name, value)`` pairs in the order they are sent; an
@@ -134,8 +147,7 @@ class Request:
         return "/" + encode_key(self.key)
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(Struct, frozen=True):
     """A response from OSS: status, lower-case headers and the whole body."""
 
     status: int

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ._opbase import Doc, Operation, md5_header, validate_bucket_name, validate_page_size
@@ -13,8 +12,7 @@ from .models import ListObjectsResult, ObjectSummary
 __all__ = ["ListObjectsV2"]
 
 
-@dataclass(frozen=True)
-class ListObjectsV2(Operation[ListObjectsResult]):
+class ListObjectsV2(Operation[ListObjectsResult], frozen=True):
     """One page of a bucket listing (docs/PROTOCOL.md §2.7): ``GET /B/?list-type=2&encoding-type=url``."""
 
     name: ClassVar[str] = "ListObjectsV2"

@@ -1,4 +1,4 @@
-"""Typed results of OSS operations: frozen dataclasses, no behaviour beyond small helpers.
+"""Typed results of OSS operations: frozen records (``msgspec.Struct``), no behaviour beyond small helpers.
 
 Each result mirrors one response of docs/PROTOCOL.md §2. Values are decoded (keys url-decoded,
 timestamps as aware UTC datetimes, CRC-64 as ``int``); ETags are kept exactly as
@@ -8,9 +8,11 @@ received, quotes included (docs/PROTOCOL.md §1.4, §3.3), so they can be echoed
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from msgspec import Struct, field
+
+from .http import repr_hiding_body
 from .numbers import parse_uint
 
 __all__ = [
@@ -39,8 +41,7 @@ def etag_part_count(etag: str) -> int | None:
     return parse_uint(match.group(1), max_digits=6) if match else None
 
 
-@dataclass(frozen=True)
-class BucketInfo:
+class BucketInfo(Struct, frozen=True):
     """GetBucketInfo (docs/PROTOCOL.md §2.2)."""
 
     name: str
@@ -53,8 +54,7 @@ class BucketInfo:
     data_redundancy_type: str | None = None
 
 
-@dataclass(frozen=True)
-class PutObjectResult:
+class PutObjectResult(Struct, frozen=True):
     """PutObject (docs/PROTOCOL.md §2.3): the stored object's ETag and CRC-64 (``None`` if not sent)."""
 
     etag: str
@@ -63,8 +63,7 @@ class PutObjectResult:
     content_md5: str | None = None
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
+class ObjectInfo(Struct, frozen=True):
     """An object's metadata from HeadObject / GetObject headers (docs/PROTOCOL.md §2.4, §2.5).
 
     ``size`` is the whole object's size, also for a ranged GET. ``metadata`` holds the
@@ -87,19 +86,20 @@ class ObjectInfo:
         return etag_part_count(self.etag)
 
 
-@dataclass(frozen=True)
-class GetObjectResult:
+class GetObjectResult(Struct, frozen=True):
     """GetObject (docs/PROTOCOL.md §2.4): ``status`` is 200 (whole object) or 206 (the range asked for)."""
 
-    body: bytes = field(repr=False)
+    body: bytes
     info: ObjectInfo
     content_range: str | None
     status: int
     request_id: str = ""
 
+    def __repr__(self) -> str:
+        return repr_hiding_body(self)
 
-@dataclass(frozen=True)
-class ObjectSummary:
+
+class ObjectSummary(Struct, frozen=True):
     """One ``<Contents>`` entry of ListObjectsV2 (docs/PROTOCOL.md §2.7)."""
 
     key: str
@@ -110,8 +110,7 @@ class ObjectSummary:
     storage_class: str
 
 
-@dataclass(frozen=True)
-class ListObjectsResult:
+class ListObjectsResult(Struct, frozen=True):
     """ListObjectsV2 (docs/PROTOCOL.md §2.7). ``next_continuation_token`` is ``""`` on the last page."""
 
     objects: list[ObjectSummary]
@@ -127,8 +126,7 @@ class ListObjectsResult:
     max_keys: int | None = None
 
 
-@dataclass(frozen=True)
-class InitiateResult:
+class InitiateResult(Struct, frozen=True):
     """InitiateMultipartUpload (docs/PROTOCOL.md §2.8)."""
 
     bucket: str
@@ -137,8 +135,7 @@ class InitiateResult:
     request_id: str = ""
 
 
-@dataclass(frozen=True)
-class UploadPartResult:
+class UploadPartResult(Struct, frozen=True):
     """UploadPart / UploadPartCopy (docs/PROTOCOL.md §2.9, §2.10). ``etag`` as received, quoted."""
 
     part_number: int
@@ -148,8 +145,7 @@ class UploadPartResult:
     request_id: str
 
 
-@dataclass(frozen=True)
-class CompleteResult:
+class CompleteResult(Struct, frozen=True):
     """CompleteMultipartUpload (docs/PROTOCOL.md §2.11): the object's ``"<hex>-N"`` ETag and CRC-64."""
 
     bucket: str
@@ -165,8 +161,7 @@ class CompleteResult:
         return etag_part_count(self.etag)
 
 
-@dataclass(frozen=True)
-class UploadInfo:
+class UploadInfo(Struct, frozen=True):
     """One ``<Upload>`` of ListMultipartUploads (docs/PROTOCOL.md §2.13)."""
 
     key: str
@@ -175,8 +170,7 @@ class UploadInfo:
     storage_class: str | None = None
 
 
-@dataclass(frozen=True)
-class ListUploadsResult:
+class ListUploadsResult(Struct, frozen=True):
     """ListMultipartUploads (docs/PROTOCOL.md §2.13). Markers are ``""`` when absent."""
 
     uploads: list[UploadInfo]
@@ -192,8 +186,7 @@ class ListUploadsResult:
     max_uploads: int | None = None
 
 
-@dataclass(frozen=True)
-class PartInfo:
+class PartInfo(Struct, frozen=True):
     """One ``<Part>`` of ListParts (docs/PROTOCOL.md §2.14); ``crc64`` from ``<HashCrc64ecma>``."""
 
     part_number: int
@@ -203,8 +196,7 @@ class PartInfo:
     last_modified: datetime
 
 
-@dataclass(frozen=True)
-class ListPartsResult:
+class ListPartsResult(Struct, frozen=True):
     """ListParts (docs/PROTOCOL.md §2.14). Page on with ``part_number_marker=next_part_number_marker``."""
 
     bucket: str

@@ -8,9 +8,11 @@ parameters in field order. OSS does not care about the order (docs/PROTOCOL.md �
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import ClassVar
+
+from msgspec import field
+from msgspec.structs import force_setattr
 
 from . import xml
 from ._opbase import (
@@ -28,7 +30,7 @@ from ._opbase import (
 )
 from .checksums import EMPTY_MD5_B64, md5_b64
 from .errors import ResponseError, UsageError
-from .http import Body, Request, Response, encode_key
+from .http import Body, Request, Response, encode_key, repr_hiding_body
 from .models import (
     CompleteResult,
     InitiateResult,
@@ -105,8 +107,7 @@ def parse_complete_body(body: bytes) -> list[tuple[int, str]]:
     return [(p.integer("PartNumber"), p.req("ETag")) for p in doc.children("Part")]
 
 
-@dataclass(frozen=True)
-class InitiateMultipartUpload(Operation[InitiateResult]):
+class InitiateMultipartUpload(Operation[InitiateResult], frozen=True):
     """``POST /B/K?uploads&encoding-type=url`` (docs/PROTOCOL.md §2.8); headers become the object's."""
 
     name: ClassVar[str] = "InitiateMultipartUpload"
@@ -120,8 +121,8 @@ class InitiateMultipartUpload(Operation[InitiateResult]):
     def __post_init__(self) -> None:
         _target(self.bucket, self.key)
         object_headers(self.metadata, self.headers, self.forbid_overwrite)
-        object.__setattr__(self, "metadata", dict(self.metadata))  # a copy: frozen means frozen
-        object.__setattr__(self, "headers", dict(self.headers))
+        force_setattr(self, "metadata", dict(self.metadata))  # a copy: frozen means frozen
+        force_setattr(self, "headers", dict(self.headers))
 
     def to_request(self) -> Request:
         headers = object_headers(self.metadata, self.headers, self.forbid_overwrite)
@@ -153,8 +154,7 @@ def _part_result(response: Response, where: str, number: int, etag: str) -> Uplo
     )
 
 
-@dataclass(frozen=True)
-class UploadPart(Operation[UploadPartResult]):
+class UploadPart(Operation[UploadPartResult], frozen=True):
     """``PUT /B/K?partNumber=N&uploadId=ID`` with the part's bytes (docs/PROTOCOL.md §2.9)."""
 
     name: ClassVar[str] = "UploadPart"
@@ -162,8 +162,11 @@ class UploadPart(Operation[UploadPartResult]):
     key: str
     upload_id: str
     part_number: int
-    body: Body = field(repr=False)
+    body: Body
     content_md5: str | None = None
+
+    def __repr__(self) -> str:
+        return repr_hiding_body(self)
 
     def __post_init__(self) -> None:
         _target(self.bucket, self.key, self.upload_id)
@@ -180,8 +183,7 @@ class UploadPart(Operation[UploadPartResult]):
         return _part_result(response, self.name, self.part_number, etag)
 
 
-@dataclass(frozen=True)
-class UploadPartCopy(Operation[UploadPartResult]):
+class UploadPartCopy(Operation[UploadPartResult], frozen=True):
     """A part copied from another object (docs/PROTOCOL.md §2.10); ``source_range`` is inclusive."""
 
     name: ClassVar[str] = "UploadPartCopy"
@@ -222,8 +224,7 @@ class UploadPartCopy(Operation[UploadPartResult]):
         return _part_result(response, self.name, self.part_number, etag)
 
 
-@dataclass(frozen=True)
-class CompleteMultipartUpload(Operation[CompleteResult]):
+class CompleteMultipartUpload(Operation[CompleteResult], frozen=True):
     """``POST /B/K?uploadId=ID&encoding-type=url`` with the part list (docs/PROTOCOL.md §2.11).
 
     ``complete_all=True`` sends ``x-oss-complete-all: yes`` and no body: OSS then uses
@@ -245,7 +246,7 @@ class CompleteMultipartUpload(Operation[CompleteResult]):
                 "give either parts or complete_all=True, not both (docs/PROTOCOL.md §2.11)"
             )
         if not self.complete_all:
-            object.__setattr__(self, "parts", tuple(_checked_parts(self.parts)))
+            force_setattr(self, "parts", tuple(_checked_parts(self.parts)))
 
     def to_request(self) -> Request:
         headers: dict[str, str] = {}
@@ -281,8 +282,7 @@ class CompleteMultipartUpload(Operation[CompleteResult]):
         )
 
 
-@dataclass(frozen=True)
-class AbortMultipartUpload(Operation[None]):
+class AbortMultipartUpload(Operation[None], frozen=True):
     """``DELETE /B/K?uploadId=ID`` → 204; the parts are deleted (docs/PROTOCOL.md §2.12)."""
 
     name: ClassVar[str] = "AbortMultipartUpload"

@@ -3,7 +3,6 @@ ListParts, one page each. Import them from ``operations``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ._opbase import (
@@ -25,8 +24,7 @@ __all__ = ["ListMultipartUploads", "ListParts"]
 _URL = ("encoding-type", "url")
 
 
-@dataclass(frozen=True)
-class ListMultipartUploads(Operation[ListUploadsResult]):
+class ListMultipartUploads(Operation[ListUploadsResult], frozen=True):
     """One page of unfinished uploads in a bucket (docs/PROTOCOL.md §2.13): ``GET /B/?uploads``."""
 
     name: ClassVar[str] = "ListMultipartUploads"
@@ -81,8 +79,7 @@ class ListMultipartUploads(Operation[ListUploadsResult]):
         )
 
 
-@dataclass(frozen=True)
-class ListParts(Operation[ListPartsResult]):
+class ListParts(Operation[ListPartsResult], frozen=True):
     """One page of an upload's parts (docs/PROTOCOL.md §2.14): ``GET /B/K?uploadId=ID``.
 
     The truth on resume: each part's number, ETag, size and CRC-64 (docs/ARCHITECTURE.md §3).

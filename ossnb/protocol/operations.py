@@ -1,4 +1,4 @@
-"""Sans-I/O OSS operations: one frozen dataclass per API call (docs/PROTOCOL.md §2, docs/ARCHITECTURE.md §1).
+"""Sans-I/O OSS operations: one frozen record (``msgspec.Struct``) per API call (docs/PROTOCOL.md §2, docs/ARCHITECTURE.md §1).
 
 ::
 
@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import ClassVar
+
+from msgspec import field
+from msgspec.structs import force_setattr
 
 from . import xml
 from ._opbase import (
@@ -45,7 +47,7 @@ from ._opbase import (
     validate_upload_id,
 )
 from .errors import ResponseError, UsageError
-from .http import Request, Response
+from .http import Request, Response, repr_hiding_body
 from .list_objects import ListObjectsV2
 from .models import (
     BucketInfo,
@@ -107,8 +109,7 @@ STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"
 # ------------------------------------------------------------------------------- buckets
 
 
-@dataclass(frozen=True)
-class PutBucket(Operation[None]):
+class PutBucket(Operation[None], frozen=True):
     """Create a bucket (docs/PROTOCOL.md §2.1): ``PUT /B/``, ``x-oss-acl``, optional storage class body."""
 
     name: ClassVar[str] = "PutBucket"
@@ -143,8 +144,7 @@ class PutBucket(Operation[None]):
         return None
 
 
-@dataclass(frozen=True)
-class DeleteBucket(Operation[None]):
+class DeleteBucket(Operation[None], frozen=True):
     """Delete an empty bucket: ``DELETE /B/`` → 204."""
 
     name: ClassVar[str] = "DeleteBucket"
@@ -161,8 +161,7 @@ class DeleteBucket(Operation[None]):
         return None
 
 
-@dataclass(frozen=True)
-class GetBucketInfo(Operation[BucketInfo]):
+class GetBucketInfo(Operation[BucketInfo], frozen=True):
     """``GET /B/?bucketInfo`` (docs/PROTOCOL.md §2.2)."""
 
     name: ClassVar[str] = "GetBucketInfo"
@@ -202,8 +201,7 @@ def _content_type(key: str, given: str | None, headers: Mapping[str, str]) -> st
     return headers.get("content-type") or guess_content_type(key)
 
 
-@dataclass(frozen=True)
-class PutObject(Operation[PutObjectResult]):
+class PutObject(Operation[PutObjectResult], frozen=True):
     """Upload a whole object in one request (docs/PROTOCOL.md §2.3): ``PUT /B/K``.
 
     ``headers`` carries any other object header (``Cache-Control``,
@@ -213,20 +211,23 @@ class PutObject(Operation[PutObjectResult]):
     name: ClassVar[str] = "PutObject"
     bucket: str
     key: str
-    body: bytes = field(repr=False)
+    body: bytes
     content_type: str | None = None
     content_md5: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     forbid_overwrite: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return repr_hiding_body(self)
+
     def __post_init__(self) -> None:
         validate_bucket_name(self.bucket)
         validate_key(self.key)
         validate_content_md5(self.content_md5)
         object_headers(self.metadata, self.headers, self.forbid_overwrite)
-        object.__setattr__(self, "metadata", dict(self.metadata))  # a copy: frozen means frozen
-        object.__setattr__(self, "headers", dict(self.headers))
+        force_setattr(self, "metadata", dict(self.metadata))  # a copy: frozen means frozen
+        force_setattr(self, "headers", dict(self.headers))
 
     def to_request(self) -> Request:
         headers = object_headers(self.metadata, self.headers, self.forbid_overwrite)
@@ -277,8 +278,7 @@ def object_info(response: Response, where: str, size: int | None = None) -> Obje
     )
 
 
-@dataclass(frozen=True)
-class GetObject(Operation[GetObjectResult]):
+class GetObject(Operation[GetObjectResult], frozen=True):
     """Read an object or a byte range (docs/PROTOCOL.md §2.4): ``GET /B/K`` with ``Range: bytes=a-b``.
 
     ``range`` is ``(first, last)`` inclusive, or ``(first, None)`` for "to the end". Without
@@ -331,8 +331,7 @@ class GetObject(Operation[GetObjectResult]):
         )
 
 
-@dataclass(frozen=True)
-class HeadObject(Operation[ObjectInfo]):
+class HeadObject(Operation[ObjectInfo], frozen=True):
     """An object's metadata without its body (docs/PROTOCOL.md §2.5): ``HEAD /B/K``."""
 
     name: ClassVar[str] = "HeadObject"
@@ -350,8 +349,7 @@ class HeadObject(Operation[ObjectInfo]):
         return object_info(response, self.name)
 
 
-@dataclass(frozen=True)
-class DeleteObject(Operation[None]):
+class DeleteObject(Operation[None], frozen=True):
     """``DELETE /B/K`` → 204, also when the key does not exist (docs/PROTOCOL.md §2.6)."""
 
     name: ClassVar[str] = "DeleteObject"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from .errors import UsageError
 
@@ -30,8 +31,7 @@ GiB = 1024 * MiB
 DEFAULT_PART_SIZE = 8 * MiB
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Struct, frozen=True):
     """OSS multipart limits (docs/PROTOCOL.md §3.1)."""
 
     min_part_size: int = 100 * KiB
@@ -46,8 +46,7 @@ class Limits:
 OSS_LIMITS = Limits()
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(Struct, frozen=True):
     """One planned part: its number (from 1) and the byte range ``[offset, offset + size)``."""
 
     number: int
@@ -65,8 +64,7 @@ class Part:
         return f"bytes {self.offset}-{max(self.end - 1, self.offset)}"
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Struct, frozen=True):
     """How a body is cut into parts."""
 
     total_size: int

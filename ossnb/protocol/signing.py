@@ -20,8 +20,10 @@ it nor :class:`Credentials` shows the secret or the STS token in ``repr``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from .errors import UsageError
 from .http import Request, lower_headers
@@ -118,16 +120,15 @@ def check_credential(name: str, value: str) -> None:
         )
 
 
-@dataclass(frozen=True, repr=False)
-class Credentials:
+class Credentials(Struct, frozen=True):
     """An AccessKey pair, plus the STS token for temporary credentials.
 
     ``repr``/``str`` mask the secret and the token.
     """
 
     access_key_id: str
-    access_key_secret: str = field(repr=False)
-    security_token: str | None = field(default=None, repr=False)
+    access_key_secret: str
+    security_token: str | None = None
 
     def __post_init__(self) -> None:
         check_credential("the access key id", self.access_key_id)
@@ -143,8 +144,7 @@ class Credentials:
         )
 
 
-@dataclass(frozen=True, repr=False)
-class SignedRequest:
+class SignedRequest(Struct, frozen=True):
     """A signed request and what was signed.
 
     ``request`` is the input plus the auth headers (header auth) or the auth query

@@ -19,9 +19,10 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
+
+from msgspec import Struct
 
 from .http import Query, Request, lower_headers
 from .signing_v1 import as_utc, trim_ows
@@ -161,8 +162,7 @@ def signature_v4(signing_key: bytes, string_to_sign: str) -> str:
     return hmac.new(signing_key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-@dataclass(frozen=True)
-class CredentialScope:
+class CredentialScope(Struct, frozen=True):
     """A parsed ``<ak>/<yyyymmdd>/<region>/<product>/aliyun_v4_request``."""
 
     access_key_id: str
@@ -191,8 +191,7 @@ def parse_credential_v4(text: str) -> CredentialScope:
     return CredentialScope(access_key_id, date, region, product)
 
 
-@dataclass(frozen=True)
-class AuthorizationV4:
+class AuthorizationV4(Struct, frozen=True):
     """A parsed ``Authorization: OSS4-HMAC-SHA256 ...`` header."""
 
     credential: CredentialScope

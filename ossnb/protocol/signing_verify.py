@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TypeAlias
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from .errors import (
     AccessDenied,
@@ -150,8 +152,7 @@ def _expired(deadline: datetime, now: datetime, ec: str) -> AccessDenied:
     return AccessDenied("Request has expired.", ec=ec, details=details)
 
 
-@dataclass(frozen=True)
-class _Check:
+class _Check(Struct, frozen=True):
     """One verification: the request plus the server's view (clock, keys, region)."""
 
     request: Request

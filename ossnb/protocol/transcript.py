@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import quote, quote_plus
+
+from msgspec import Struct, field
 
 from .http import Query, encode_query
 
@@ -186,8 +187,7 @@ def mask_query(query: Query) -> Query:
     return tuple(out)
 
 
-@dataclass(frozen=True)
-class Exchange:
+class Exchange(Struct, frozen=True):
     """One request/response round trip (one attempt), as a teacher would show it."""
 
     operation: str

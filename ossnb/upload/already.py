@@ -12,7 +12,8 @@ gone, so the next run says the object is there instead of uploading it again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from ..protocol.checksums import crc64_combine_all, multipart_etag, normalize_etag
 from ..protocol.errors import NoSuchKey
@@ -27,8 +28,7 @@ from .source import Source
 __all__ = ["FoundObject", "ResumeFinder", "find_source_object"]
 
 
-@dataclass(frozen=True)
-class FoundObject:
+class FoundObject(Struct, frozen=True):
     """An object that holds exactly the source's bytes, and what each planned part is."""
 
     etag: str

@@ -20,9 +20,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from ..protocol.checksums import Digest, crc64
 from ..protocol.errors import IntegrityError, OssError, ServiceError, TransportError, UsageError
@@ -78,8 +79,7 @@ class BrowserFile(Source):
         )
 
 
-@dataclass
-class _Dispatch:
+class _Dispatch(Struct):
     token: int
     server: PartInfo | None
     started: float

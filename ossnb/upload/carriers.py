@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
+
+from msgspec import Struct
 
 from ..protocol.models import PartInfo
 from .ledger import Event, Ledger
@@ -57,8 +58,7 @@ class PartPresigner(Protocol):
     def __call__(self, number: int, lifetime: timedelta, content_md5: str | None = None) -> str: ...
 
 
-@dataclass(frozen=True)
-class CarrierJob:
+class CarrierJob(Struct, frozen=True):
     """What a carrier gets to move the parts of one upload.
 
     ``upload_id()`` is known once the run has initiated (before ``RunHandle.start``).

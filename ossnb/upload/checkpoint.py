@@ -18,10 +18,12 @@ import errno
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec import Struct, field
 
 from ..protocol.errors import IntegrityError, UsageError
 
@@ -60,8 +62,7 @@ class SourceChangedError(IntegrityError):
     """The source's bytes changed since the upload began: completing would store a mix."""
 
 
-@dataclass(frozen=True)
-class SourceIdentity:
+class SourceIdentity(Struct, frozen=True):
     """What the uploaded bytes were: kind, size, and for files path, mtime and ctime.
 
     ``fingerprint`` is the CRC-64 of a few sampled ranges, so a same-size rewrite with
@@ -97,8 +98,7 @@ class SourceIdentity:
         return changes
 
 
-@dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(Struct, frozen=True):
     """Identity of one multipart upload, enough to find and resume it."""
 
     endpoint: str
@@ -118,7 +118,7 @@ class Checkpoint:
     def to_json(self) -> str:
         """The file's text (stable key order, one field a line)."""
         doc: dict[str, Any] = {"schema": SCHEMA, "version": SCHEMA_VERSION, "updated": _now()}
-        doc.update(asdict(self))
+        doc.update(msgspec.to_builtins(self))
         return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
     @classmethod

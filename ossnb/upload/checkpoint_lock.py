@@ -21,8 +21,9 @@ import os
 import threading
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from .checkpoint import CheckpointError, checkpoint_write_error
 
@@ -41,8 +42,7 @@ class CheckpointLocked(CheckpointError):
     """Another process (or a running session of this one) is driving this checkpoint."""
 
 
-@dataclass
-class _Held:
+class _Held(Struct):
     fd: int
     owner: weakref.ref[object]
 

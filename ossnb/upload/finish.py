@@ -12,7 +12,8 @@ answering NoSuchUpload.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from ..protocol.checksums import crc64_combine_all, multipart_etag, normalize_etag
 from ..protocol.errors import IntegrityError, NoSuchKey, NoSuchUpload
@@ -24,8 +25,7 @@ from .listing import Executor, list_all_parts
 __all__ = ["Completed", "abort_and_confirm", "complete_and_verify"]
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(Struct, frozen=True):
     """A completed, verified object: its ETag and CRC-64 (the parts' combined one), and
     whether the server gave the object's CRC-64 to compare it with (a proxy may strip it)."""
 

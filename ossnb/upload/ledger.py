@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from ..protocol.parts import Part
 from ..protocol.transcript import Exchange
@@ -60,8 +62,7 @@ class SessionState(str, Enum):
     FAILED = "failed"  # a part or the completion failed; resumable from the checkpoint
 
 
-@dataclass(frozen=True)
-class PartRow:
+class PartRow(Struct, frozen=True):
     """One part: its range, state, attempts, bytes on the wire, checksums and last error.
 
     ``bytes_sent`` counts the current attempt's bytes and rewinds on a retry. ``md5`` is
@@ -97,8 +98,7 @@ class PartRow:
         return self.size if self.state is PartState.DONE else self.bytes_sent
 
 
-@dataclass(frozen=True)
-class LedgerSnapshot:
+class LedgerSnapshot(Struct, frozen=True):
     """All rows at one instant, with totals."""
 
     rows: tuple[PartRow, ...]
@@ -124,8 +124,7 @@ class LedgerSnapshot:
         return self.rows[number - 1]
 
 
-@dataclass(frozen=True)
-class SessionSnapshot:
+class SessionSnapshot(Struct, frozen=True):
     """The whole session at one instant: state, upload ID, every part row, totals, rates."""
 
     state: SessionState
@@ -220,16 +219,14 @@ class Ledger:
 # ----------------------------------------------------------------------------- events
 
 
-@dataclass(frozen=True)
-class PartStarted:
+class PartStarted(Struct, frozen=True):
     """A worker began part ``number``; ``attempt`` counts HTTP attempts, from 1."""
 
     number: int
     attempt: int
 
 
-@dataclass(frozen=True)
-class BytesSent:
+class BytesSent(Struct, frozen=True):
     """``delta`` bytes of part ``number`` went out (negative: a failed attempt rewound)."""
 
     number: int
@@ -238,22 +235,19 @@ class BytesSent:
     total_bytes: int
 
 
-@dataclass(frozen=True)
-class PartDone:
+class PartDone(Struct, frozen=True):
     """A part is on the server and verified (sent, or reused after a CRC-64 check)."""
 
     row: PartRow
 
 
-@dataclass(frozen=True)
-class PartFailed:
+class PartFailed(Struct, frozen=True):
     """A part failed for good (after its retries); ``row.error`` says why."""
 
     row: PartRow
 
 
-@dataclass(frozen=True)
-class StateChanged:
+class StateChanged(Struct, frozen=True):
     """The session moved from ``old`` to ``new``; ``detail`` says why in a few words."""
 
     old: SessionState
@@ -261,15 +255,13 @@ class StateChanged:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(Struct, frozen=True):
     """Something worth telling a person, e.g. "resuming upload X: 7 parts on the server"."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class ExchangeEvent:
+class ExchangeEvent(Struct, frozen=True):
     """One HTTP attempt the session made (masked: no secrets)."""
 
     exchange: Exchange

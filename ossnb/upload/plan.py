@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from ..protocol.parts import DEFAULT_PART_SIZE, Limits, Part, format_size, plan_parts
 
 __all__ = ["UploadPlan", "make_plan"]
 
 
-@dataclass(frozen=True)
-class UploadPlan:
+class UploadPlan(Struct, frozen=True):
     """How the source will be cut and sent.
 
     The part size is grown automatically to stay within ``limits.max_parts``; every part

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec import Struct
 
 from .ledger import LedgerSnapshot, PartState
 
 __all__ = ["Receipt", "ReceiptPart", "verified_line"]
 
 
-@dataclass(frozen=True)
-class ReceiptPart:
+class ReceiptPart(Struct, frozen=True):
     """One part as stored: range, ETag, CRC-64, attempts, seconds and whether it was reused."""
 
     number: int
@@ -33,8 +34,7 @@ class ReceiptPart:
     seconds: float
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(Struct, frozen=True):
     """The record of one multipart upload.
 
     ``verified`` is true only once Complete answered and a HEAD confirmed the object's
@@ -94,7 +94,7 @@ class Receipt:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (datetimes as ISO 8601, UTC)."""
-        doc = asdict(self)
+        doc: dict[str, Any] = msgspec.to_builtins(self)
         for name in ("started_at", "finished_at"):
             value = getattr(self, name)
             doc[name] = value.isoformat() if value is not None else None

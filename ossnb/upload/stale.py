@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+
+from msgspec import Struct
 
 from ..protocol.errors import NoSuchUpload, OssError, UsageError
 from .finish import abort_and_confirm
@@ -29,8 +30,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class UnfinishedUpload:
+class UnfinishedUpload(Struct, frozen=True):
     """An upload that was initiated and neither completed nor aborted."""
 
     bucket: str
@@ -46,8 +46,7 @@ class UnfinishedUpload:
         return f"oss://{self.bucket}/{self.key}"
 
 
-@dataclass(frozen=True)
-class AbortOutcome:
+class AbortOutcome(Struct, frozen=True):
     """What happened to one upload: ``aborted`` (and confirmed gone) or ``error``."""
 
     key: str

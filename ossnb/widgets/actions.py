@@ -11,7 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from .journal import Journal
 from .transcript import Entry
@@ -19,8 +21,7 @@ from .transcript import Entry
 __all__ = ["Actions", "StepRecord"]
 
 
-@dataclass(frozen=True)
-class StepRecord:
+class StepRecord(Struct, frozen=True):
     """One button's work: ``result_html`` once it succeeded, ``error`` if it failed."""
 
     number: int

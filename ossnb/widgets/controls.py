@@ -8,9 +8,8 @@ button carries a ``ossnb-<name>`` DOM class, the stable selector the browser tes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import ipywidgets as w
+from msgspec import Struct
 
 from ..upload.ledger import PartState, SessionSnapshot, SessionState
 
@@ -57,8 +56,7 @@ def enabled(snap: SessionSnapshot, *, busy: bool) -> dict[str, bool]:
     }
 
 
-@dataclass
-class Controls:
+class Controls(Struct):
     """The buttons (by name), grouped into the step row and the run row."""
 
     buttons: dict[str, w.Button]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from ..protocol.checksums import normalize_etag
 from ..upload.ledger import LedgerSnapshot, PartRow, PartState
@@ -31,8 +32,7 @@ ORDERS = {"attention": "failures first", "number": "by part number"}
 _HEAD = ("#", "bytes", "size", "state", "attempts", "ETag", "CRC-64", "note")
 
 
-@dataclass(frozen=True)
-class LedgerPage:
+class LedgerPage(Struct, frozen=True):
     """Rows ``start .. start + len(rows)`` of ``total`` in the chosen order."""
 
     rows: tuple[PartRow, ...]

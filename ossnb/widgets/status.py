@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from ..upload.ledger import PartState, SessionSnapshot, SessionState
 from .markup import esc, size, state_badge
@@ -51,8 +52,7 @@ class RateMeter:
         return self.rate
 
 
-@dataclass(frozen=True)
-class Pause:
+class Pause(Struct, frozen=True):
     """What a pause stopped: parts that were in flight go out again from their first byte."""
 
     stopped: tuple[int, ...]

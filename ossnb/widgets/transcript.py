@@ -8,7 +8,8 @@ path and query, status, the key headers both ways, and the string that was signe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from ..protocol.checksums import EMPTY_MD5_B64
 from ..protocol.transcript import Exchange
@@ -19,8 +20,7 @@ __all__ = ["Entry", "exchange_html", "summary_html", "transcript_html"]
 SHOWN = 20
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """An exchange as the widget saw it: its sequence number and part (if any)."""
 
     seq: int

@@ -202,7 +202,7 @@ def check_steady(page: Any, ms: int = 4000) -> dict[str, Any]:
 
 # A proxy that drops x-oss-hash-crc64ecma from the answers to Complete and HEAD, as a
 # kernel-side wrapper: the emulator always sends the header, so the parsed answers lose it.
-STRIPPED_CRC_CELL = """import dataclasses, os
+STRIPPED_CRC_CELL = """import msgspec, os
 import ossnb
 from ossnb.protocol.models import CompleteResult, ObjectInfo
 from ossnb.upload.session import UploadSession
@@ -219,7 +219,7 @@ class NoObjectCrc:
     def execute(self, operation, **options):
         result = self.client.execute(operation, **options)
         if isinstance(result, (CompleteResult, ObjectInfo)):
-            return dataclasses.replace(result, crc64=None)
+            return msgspec.structs.replace(result, crc64=None)
         return result
 
 
