@@ -25,6 +25,7 @@ from session_fixtures import FAST_RETRY, PART, make_file, run_cli, subprocess_en
 
 from ossnb.client.client import Client
 from ossnb.protocol.errors import OssError, SignatureDoesNotMatch
+from ossnb.protocol.models import UploadPartResult
 from ossnb.protocol.operations import PutBucket
 from ossnb.protocol.signing import Credentials
 from ossnb.upload.session import UploadSession
@@ -74,6 +75,15 @@ def _widget_state(widget: Any) -> str:
         found.append(current.get_state())
         stack.extend(getattr(current, "children", ()))
     return json.dumps(found, default=str)
+
+
+def test_the_scan_walks_into_records_but_not_into_the_secrets_holder() -> None:
+    """The scan below reads every field of a record on its own (a nested repr may show what
+    the outer one hides); only the Credentials' own secret fields are left to its repr."""
+    part = UploadPartResult(1, '"FIELD-SEEN"', 7, None, "R")
+    assert '"FIELD-SEEN"' in list(_texts(part)), "the field's own text was yielded"
+    texts = list(_texts([Credentials(KEY_ID, SECRET, TOKEN)]))
+    assert KEY_ID in texts and not any(SECRET in t or TOKEN in t for t in texts)
 
 
 def test_secrets_and_tokens_never_leak(
