@@ -220,7 +220,7 @@ def summarize(samples: list[dict[str, Any]], clients: list[str]) -> dict[str, An
 
 def versions() -> dict[str, str | None]:
     found = dict(machine()["versions"])
-    for dist in ("httpcore", "h11"):
+    for dist in ("httpcore", "h11", "msgspec"):
         try:
             found[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
