@@ -64,6 +64,8 @@ def test_upload_with_the_embedded_emulator(tmp_path: Path) -> None:
     assert "initiated upload ID" in out and "verified: ETag" in out
     assert out.count('"') >= 2 * 8, "the part table shows every part's ETag"
     assert "%|" in result.stderr, "a tqdm progress bar on stderr"
+    finished = [line for line in result.stderr.replace("\r", "\n").splitlines() if "100%|" in line]
+    assert len(finished) == 1, f"the finished bar is drawn once, not {len(finished)} times"
     assert DEV_ACCESS_KEY_SECRET not in out + result.stderr
     assert not (tmp_path / ("big.bin" + CHECKPOINT)).exists()
     assert (tmp_path / "receipt.json").exists()

@@ -69,13 +69,14 @@ def run_with_progress(
         dynamic_ncols=True,
     )
 
-    def flush() -> None:
+    def flush(draw: bool = True) -> None:
         if not notes.empty():
             bar.clear()
             while not notes.empty():
                 print(notes.get(), file=out, flush=True)
         bar.n = session.snapshot().ledger.bytes_done
-        bar.refresh()
+        if draw:
+            bar.refresh()
 
     try:
         session.start()
@@ -87,7 +88,7 @@ def run_with_progress(
                 continue
             break
     finally:
-        flush()
+        flush(draw=False)  # close() draws the last state once (twice in a log otherwise)
         bar.close()
         unsubscribe()
     return receipt
