@@ -118,51 +118,48 @@ def test_md5_mode_and_memory_sources_send_from_memory(
     assert spy.calls == 0
 
 
-def test_a_file_changed_between_sum_and_send_is_caught(
-    client: Client, bucket: str, work_dir: Path, monkeypatch: pytest.MonkeyPatch
+def _rewrite(path: Path, offset: int) -> None:
+    with open(path, "r+b") as handle:  # the piece was summed; now its bytes change
+        handle.seek(offset + 10)
+        handle.write(b"\xff" * 4)
+
+
+def _cut(path: Path, offset: int) -> None:
+    os.truncate(path, offset + 1000)  # the piece was read whole; now most of it is gone
+
+
+@pytest.mark.parametrize(
+    ("harm", "said"),
+    [(_rewrite, "modified during the upload"), (_cut, "shorter than when the upload began")],
+    ids=["changed", "cut-short"],
+)
+def test_a_file_harmed_between_sum_and_send_is_caught(
+    client: Client,
+    bucket: str,
+    work_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    harm: Callable[[Path, int], None],
+    said: str,
 ) -> None:
-    path = work_dir / "changed.bin"
+    path = work_dir / "harmed.bin"
     make_file(path, 2 * PART, seed=23)
     done = threading.Event()
 
-    def change_once(fd: int, offset: int) -> None:
+    def harm_once(fd: int, offset: int) -> None:
         if not done.is_set():
             done.set()
-            with open(path, "r+b") as handle:  # the piece was summed; now its bytes change
-                handle.seek(offset + 10)
-                handle.write(b"\xff" * 4)
+            harm(path, offset)
 
-    spy = SendfileSpy(change_once)
+    spy = SendfileSpy(harm_once)
     monkeypatch.setattr(os, "sendfile", spy)
-    session = _upload(client, path, bucket, "changed", workers=1)
-    session.start()
-    with pytest.raises(SourceChangedError, match="modified during the upload"):
-        session.wait(60)
-    assert spy.calls >= 1
-    with pytest.raises(NoSuchKey):
-        client.execute(HeadObject(bucket, "changed"))
-
-
-def test_a_file_cut_short_before_its_piece_went_out_is_caught(
-    client: Client, bucket: str, work_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = work_dir / "cut.bin"
-    make_file(path, 2 * PART, seed=24)
-    done = threading.Event()
-
-    def truncate_once(fd: int, offset: int) -> None:
-        if not done.is_set():
-            done.set()
-            os.truncate(path, offset + 1000)  # the piece was read whole; now most of it is gone
-
-    monkeypatch.setattr(os, "sendfile", SendfileSpy(truncate_once))
-    session = _upload(client, path, bucket, "cut", workers=1)
+    session = _upload(client, path, bucket, "harmed", workers=1)
     session.start()
     # at once: not after the server gave up waiting for the rest of the body (30 s)
-    with pytest.raises(SourceChangedError, match="shorter than when the upload began"):
+    with pytest.raises(SourceChangedError, match=said):
         session.wait(10)
+    assert spy.calls >= 1
     with pytest.raises(NoSuchKey):
-        client.execute(HeadObject(bucket, "cut"))
+        client.execute(HeadObject(bucket, "harmed"))
 
 
 def test_a_body_going_out_by_sendfile_is_cancelled_at_once(
