@@ -21,13 +21,18 @@ import msgspec
 import pytest
 from conftest import Factory
 from reliability_ledger import Scenario, scenario_fixture  # noqa: F401 - fixture
+from rich.pretty import pretty_repr
 from session_fixtures import FAST_RETRY, PART, make_file, run_cli, subprocess_env
 
 from ossnb.client.client import Client
+from ossnb.client.proxy import Proxy
+from ossnb.cluster.part_task import PartTask
 from ossnb.protocol.errors import OssError, SignatureDoesNotMatch
-from ossnb.protocol.models import UploadPartResult
-from ossnb.protocol.operations import PutBucket
-from ossnb.protocol.signing import Credentials
+from ossnb.protocol.http import Request, Response
+from ossnb.protocol.models import GetObjectResult, ObjectInfo, UploadPartResult
+from ossnb.protocol.multipart import UploadPart
+from ossnb.protocol.operations import PutBucket, PutObject
+from ossnb.protocol.signing import Credentials, SignedRequest
 from ossnb.upload.session import UploadSession
 
 KEY_ID = "rel-key-id"
@@ -49,9 +54,11 @@ _HELD = ("access_key_secret", "security_token")
 
 
 def _texts(value: Any, depth: int = 0) -> Iterable[str]:
-    """repr and str of ``value`` and, recursively, of its shown fields and its items."""
+    """repr, str and rich's pretty form of ``value`` and, recursively, of its shown fields
+    and its items."""
     yield repr(value)
     yield str(value)
+    yield pretty_repr(value)  # rich (in most notebook environments) reads __rich_repr__
     if depth > 6:
         return
     if isinstance(value, msgspec.Struct):
@@ -84,6 +91,34 @@ def test_the_scan_walks_into_records_but_not_into_the_secrets_holder() -> None:
     assert '"FIELD-SEEN"' in list(_texts(part)), "the field's own text was yielded"
     texts = list(_texts([Credentials(KEY_ID, SECRET, TOKEN)]))
     assert KEY_ID in texts and not any(SECRET in t or TOKEN in t for t in texts)
+
+
+def test_pretty_printers_show_the_masked_repr_of_every_masked_record() -> None:
+    """msgspec gives every Struct a ``__rich_repr__`` listing each field, which rich's
+    pretty printer prefers to ``repr()``: records whose repr masks a secret, a token, a
+    bearer URL or a body must not offer it."""
+    request = Request(
+        "PUT",
+        "b",
+        "k",
+        (("security-token", TOKEN),),
+        {"x-oss-security-token": TOKEN, "authorization": f"OSS {KEY_ID}:sig"},
+    )
+    records = [
+        Credentials(KEY_ID, SECRET, TOKEN),
+        request,
+        SignedRequest(request, f"to sign {TOKEN}"),
+        Response(200, {"x-oss-request-id": "R"}, SECRET.encode()),
+        PutObject("bkt", "k", SECRET.encode()),
+        UploadPart("bkt", "k", "upload", 1, SECRET.encode()),
+        GetObjectResult(SECRET.encode(), ObjectInfo(1, '"E"', *[None] * 6), None, 200),
+        Proxy("http://proxy:3128", ("user", SECRET)),
+        PartTask(1, "t", "/f", 0, 1, url=f"http://b/k?security-token={TOKEN}"),
+    ]  # fmt: skip
+    for record in records:
+        shown = pretty_repr(record)
+        assert shown == repr(record), type(record).__name__
+        assert SECRET not in shown and TOKEN not in shown, type(record).__name__
 
 
 def test_secrets_and_tokens_never_leak(

@@ -15,16 +15,15 @@ import ipaddress
 import os
 from urllib.parse import unquote, urlsplit
 
-from msgspec import Struct
-
 from ..protocol.errors import UsageError
+from ..protocol.http import Masked
 
 __all__ = ["Proxy", "proxy_for"]
 
 _VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 
-class Proxy(Struct, frozen=True):
+class Proxy(Masked, frozen=True):
     """A proxy's URL without its credentials, and the credentials (never shown)."""
 
     url: str

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from msgspec import Struct
 
 from ..protocol.checksums import digest, normalize_etag
+from ..protocol.http import Masked
 
 __all__ = ["PartOutcome", "PartTask", "carry_part", "produced_size", "send_produced"]
 
@@ -36,7 +37,7 @@ _queues_lock = threading.Lock()
 Report = Callable[[int], None]
 
 
-class PartTask(Struct, frozen=True):
+class PartTask(Masked, frozen=True):
     """One part for a worker. ``expect`` is the server's copy (size, CRC-64 or ``None``,
     ETag) to re-check instead of sending; ``file_size`` and ``mtime_s`` are the source as
     the kernel saw it (whole seconds: shared file systems round differently)."""

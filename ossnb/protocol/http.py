@@ -20,6 +20,7 @@ __all__ = [
     "BODY_PIECE",
     "Body",
     "BodyReader",
+    "Masked",
     "Request",
     "Response",
     "encode_key",
@@ -59,6 +60,20 @@ _SECRET_NAMES = frozenset(
 )
 
 
+class Masked(Struct, frozen=True):
+    """Base of a record whose ``repr()`` hides something: a secret, a token, a body.
+
+    msgspec gives every Struct a ``__rich_repr__`` that lists each field, and rich's
+    pretty printer (in most notebook environments) prefers it to ``repr()``. Here it
+    offers nothing, so rich shows the masked ``repr()`` as it is.
+    """
+
+    # rich takes None as "no field list" and falls back to repr(); an empty list would
+    # show ``Name()``, so the stub's list type is overridden on purpose
+    def __rich_repr__(self) -> None:  # type: ignore[override]
+        return None
+
+
 def repr_hiding_body(value: Struct) -> str:
     """``Name(field=value, ...)`` with ``body`` shown by its length only (it can be GiBs)."""
     shown = (
@@ -76,7 +91,7 @@ def lower_headers(headers: Mapping[str, str] | Sequence[tuple[str, str]]) -> dic
     return {name.lower(): value for name, value in items}
 
 
-class Request(Struct, frozen=True):
+class Request(Masked, frozen=True):
     """A request to OSS before it is addressed to a host.
 
     ``query`` holds decoded ``(name, value)`` pairs in the order they are sent; an
@@ -147,7 +162,7 @@ class Request(Struct, frozen=True):
         return "/" + encode_key(self.key)
 
 
-class Response(Struct, frozen=True):
+class Response(Masked, frozen=True):
     """A response from OSS: status, lower-case headers and the whole body."""
 
     status: int

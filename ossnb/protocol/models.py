@@ -12,7 +12,7 @@ from datetime import datetime
 
 from msgspec import Struct, field
 
-from .http import repr_hiding_body
+from .http import Masked, repr_hiding_body
 from .numbers import parse_uint
 
 __all__ = [
@@ -86,7 +86,7 @@ class ObjectInfo(Struct, frozen=True):
         return etag_part_count(self.etag)
 
 
-class GetObjectResult(Struct, frozen=True):
+class GetObjectResult(Masked, frozen=True):
     """GetObject (docs/PROTOCOL.md §2.4): ``status`` is 200 (whole object) or 206 (the range asked for)."""
 
     body: bytes

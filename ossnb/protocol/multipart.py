@@ -30,7 +30,7 @@ from ._opbase import (
 )
 from .checksums import EMPTY_MD5_B64, md5_b64
 from .errors import ResponseError, UsageError
-from .http import Body, Request, Response, encode_key, repr_hiding_body
+from .http import Body, Masked, Request, Response, encode_key, repr_hiding_body
 from .models import (
     CompleteResult,
     InitiateResult,
@@ -154,7 +154,7 @@ def _part_result(response: Response, where: str, number: int, etag: str) -> Uplo
     )
 
 
-class UploadPart(Operation[UploadPartResult], frozen=True):
+class UploadPart(Operation[UploadPartResult], Masked, frozen=True):
     """``PUT /B/K?partNumber=N&uploadId=ID`` with the part's bytes (docs/PROTOCOL.md §2.9)."""
 
     name: ClassVar[str] = "UploadPart"

@@ -47,7 +47,7 @@ from ._opbase import (
     validate_upload_id,
 )
 from .errors import ResponseError, UsageError
-from .http import Request, Response, repr_hiding_body
+from .http import Masked, Request, Response, repr_hiding_body
 from .list_objects import ListObjectsV2
 from .models import (
     BucketInfo,
@@ -201,7 +201,7 @@ def _content_type(key: str, given: str | None, headers: Mapping[str, str]) -> st
     return headers.get("content-type") or guess_content_type(key)
 
 
-class PutObject(Operation[PutObjectResult], frozen=True):
+class PutObject(Operation[PutObjectResult], Masked, frozen=True):
     """Upload a whole object in one request (docs/PROTOCOL.md §2.3): ``PUT /B/K``.
 
     ``headers`` carries any other object header (``Cache-Control``,

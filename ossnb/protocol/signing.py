@@ -22,11 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from msgspec import Struct
 from msgspec.structs import replace
 
 from .errors import UsageError
-from .http import Request, lower_headers
+from .http import Masked, Request, lower_headers
 from .signing_v1 import (
     OSS2_SUBRESOURCES,
     SUBRESOURCES,
@@ -120,7 +119,7 @@ def check_credential(name: str, value: str) -> None:
         )
 
 
-class Credentials(Struct, frozen=True):
+class Credentials(Masked, frozen=True):
     """An AccessKey pair, plus the STS token for temporary credentials.
 
     ``repr``/``str`` mask the secret and the token.
@@ -144,7 +143,7 @@ class Credentials(Struct, frozen=True):
         )
 
 
-class SignedRequest(Struct, frozen=True):
+class SignedRequest(Masked, frozen=True):
     """A signed request and what was signed.
 
     ``request`` is the input plus the auth headers (header auth) or the auth query
