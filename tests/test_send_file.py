@@ -89,8 +89,8 @@ def spy_fixture(monkeypatch: pytest.MonkeyPatch) -> SendfileSpy:
 
 
 def _upload(client: Client, path: Any, bucket: str, key: str, **options: Any) -> UploadSession:
-    options = {"checksum": "crc64", "workers": 2, **options}
-    return UploadSession(client, path, bucket, key, part_size=PART, checkpoint=None, **options)
+    options = {"checksum": "crc64", "workers": 2, "part_size": PART, **options}
+    return UploadSession(client, path, bucket, key, checkpoint=None, **options)
 
 
 def test_crc64_parts_from_a_file_go_out_by_sendfile(
@@ -169,10 +169,7 @@ def test_a_body_going_out_by_sendfile_is_cancelled_at_once(
     server, client = server_with_faults(server_factory, "stalled", "UploadPart@1=delay:1")
     path = work_dir / "stalled.bin"
     data = make_file(path, 24 * MiB, seed=26)
-    session = UploadSession(
-        client, path, "stalled", "s", part_size=24 * MiB, workers=1, checkpoint=None,
-        checksum="crc64",
-    )  # fmt: skip
+    session = _upload(client, path, "stalled", "s", part_size=24 * MiB, workers=1)
     session.start()
     wait_for(lambda: spy.calls > 0, what="a piece sent by sendfile")
     started = time.monotonic()
@@ -195,10 +192,7 @@ def test_a_stalled_sendfile_times_out_and_is_retried(
     client = make_client(server, timeout=0.3)
     path = work_dir / "slow.bin"
     data = make_file(path, 24 * MiB, seed=27)
-    session = UploadSession(
-        client, path, "slow", "s", part_size=24 * MiB, workers=1, checkpoint=None,
-        checksum="crc64",
-    )  # fmt: skip
+    session = _upload(client, path, "slow", "s", part_size=24 * MiB, workers=1)
     session.start()
     receipt = session.wait(60)
     assert receipt.verified and sdk_read(server, "slow", "s") == data
