@@ -80,7 +80,8 @@ class Page:
             self.puts.append(number)
             if number in self.corrupt_once:
                 self.corrupt_once.discard(number)
-                body = b"X" + body[1:]  # altered on the way, Content-MD5 unchanged
+                # one bit flipped on the way, Content-MD5 unchanged
+                body = bytes([body[0] ^ 1]) + body[1:]
         # as a browser PUTs a typeless Blob: Content-MD5 (signed) and no Content-Type
         url = urllib.parse.urlsplit(msg["url"])
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)

@@ -193,6 +193,25 @@ def test_notebook_runs_on_the_emulator(
     assert (tmp_path / "course-data").is_dir()
 
 
+def test_notebook_08_alters_a_part_whatever_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "altered bytes" cell must change the part whatever its first byte is: it once put
+    a constant first byte in, so one run in 256 (a part starting with that byte) sent the
+    same bytes and got 200. Random data cannot be chosen otherwise, so the kernel's
+    ``os.urandom`` is wrapped to start every result with that byte."""
+    _environment(monkeypatch)
+    path = NOTEBOOK_DIR / "08_from_your_laptop.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    rig = "import os\n_urandom = os.urandom\nos.urandom = lambda n: b'X' + _urandom(n - 1) if n > 1 else _urandom(n)"
+    nb.cells.insert(0, nbformat.v4.new_code_cell(rig))
+    rigged = tmp_path / "rigged"
+    rigged.mkdir()
+    nbformat.write(nb, rigged / path.name)
+    text = _stdout(_execute(rigged / path.name, tmp_path))
+    assert "altered bytes: 400 <Code>InvalidDigest</Code>" in text, text
+
+
 # On "real OSS" (OSS_* set) the emulator cannot be slowed from the notebook: the server is.
 _SERVER_ARGS = {"06_upload_widget": ("--fault", "UploadPart@1x100000=delay:0.2")}
 
