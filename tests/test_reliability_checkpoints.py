@@ -120,7 +120,8 @@ def test_a_checkpoint_disk_filling_up_mid_upload_is_a_notice_not_a_dead_thread(
     server_factory: Factory, mounted: Mount, work_dir: Path, scenario: Scenario
 ) -> None:
     scenario("checkpoint: disk fills mid-upload — notice, upload completes, no traceback")
-    server = server_factory("--fault", "UploadPart@1x1000=delay:0.1", "--bucket", "fillcp")
+    # two parts land at once, every later one takes 0.5 s: seconds to fill the disk in
+    server = server_factory("--fault", "UploadPart@3x1000=delay:0.5", "--bucket", "fillcp")
     client = make_client(server)
     disk = mounted("size=256k")
     path = work_dir / "g.bin"

@@ -442,7 +442,8 @@ def test_a_file_changed_during_a_cli_upload_is_one_line_and_no_object(
 ) -> None:
     """The CLI is uploading (slowly) when the file changes under it."""
     scenario(f"input: file changes {change} during the upload")
-    server = server_factory("--fault", "UploadPart@1x1000=delay:0.1", "--bucket", "moving")
+    # two parts land at once, every later one takes 1 s: seconds to change the file in
+    server = server_factory("--fault", "UploadPart@3x1000=delay:1", "--bucket", "moving")
     client = make_client(server)
     path = work_dir / "moving.bin"
     data = make_file(path, MiB + 17, seed=13)

@@ -58,7 +58,8 @@ def test_the_cli_refuses_to_complete_a_file_rewritten_with_its_mtime_restored(
     server_factory: Factory, work_dir: Path, scenario: Scenario
 ) -> None:
     scenario("source: rewritten during a CLI upload, mtime restored (cp -p) — not completed")
-    server = server_factory("--fault", "UploadPart@1x1000=delay:0.1", "--bucket", "rwb")
+    # three parts land at once, every later one takes 1 s: seconds to rewrite the file in
+    server = server_factory("--fault", "UploadPart@4x1000=delay:1", "--bucket", "rwb")
     client = make_client(server)
     path = work_dir / "rw.bin"
     data = make_file(path, MiB + 17, seed=71)

@@ -78,9 +78,12 @@ def test_map_encoding_is_compact_at_10000_parts() -> None:
     rows[19] = PartRow(20, 19 * PART, PART, state=PartState.SENDING, attempts=2)
     rows[29] = PartRow(30, 29 * PART, PART, state=PartState.DONE, reused=True)
     rows[39] = PartRow(40, 39 * PART, PART, state=PartState.FAILED, attempts=300)
-    started = time.perf_counter()
-    codes, fills, attempts = encode(rows, held={50})
-    assert time.perf_counter() - started < 0.05, "ten encodings a second fit easily"
+    timings = []
+    for _ in range(5):  # the best of five: one pause of the machine is not the code's cost
+        started = time.perf_counter()
+        codes, fills, attempts = encode(rows, held={50})
+        timings.append(time.perf_counter() - started)
+    assert min(timings) < 0.05, ("ten encodings a second fit easily", timings)
     assert len(codes) == len(fills) == len(attempts) == 10_000
     assert (codes[9], fills[9], codes[19], codes[29], codes[39], codes[49]) == (
         CODES["sending"],
