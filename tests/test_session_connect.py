@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,7 +68,9 @@ def test_an_upload_resumes_after_the_emulator_restarts_on_another_port(
     port = embedded_emulator(data_dir).port
     stop_embedded(data_dir)  # a kernel restart: the emulator goes, its data stays
 
-    after = upload_session(path, "oss://restart/k.bin", data_dir=data_dir)
+    # the old port taken meanwhile (else the new emulator may be given it again, by chance)
+    with socket.create_server(("127.0.0.1", port)):
+        after = upload_session(path, "oss://restart/k.bin", data_dir=data_dir)
     assert embedded_emulator(data_dir).port != port
     assert after.upload_id == upload_id and after.endpoint == before.endpoint
     after.start()
