@@ -52,6 +52,13 @@ setup() {  # create the venv and install ossnb with its test extras; re-run when
         [ -z "${CI:-}" ] || exit 1
       }
     fi
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then  # ali-oss, the Node.js SDK
+      echo "== installing nodejs and npm (the ali-oss tests)" >&2
+      need_root_apt nodejs npm || {
+        echo "could not install nodejs: the ali-oss tests will be skipped (a failure under CI)" >&2
+        [ -z "${CI:-}" ] || exit 1
+      }
+    fi
   fi
 }
 
